@@ -1,0 +1,55 @@
+"""The one interface both engines (offline and LLM) implement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from agent.models import Draft, IssueProposal, Passage, Ticket, Usage
+from agent.state import Classification
+from agent.teams import Team, Teams
+
+
+@dataclass(frozen=True, kw_only=True)
+class DraftRequest:
+    """Everything a drafter may use. Only `passages` and `issue` may be cited."""
+
+    ticket: Ticket
+    team: Team
+    teams: Teams
+    priority: str
+    kind: str
+    playbook: str | None
+    passages: list[Passage]
+    issue: IssueProposal
+    team_confidence: float
+    team_uncertain: bool
+    rationale: str = ""
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class EngineResult(Generic[T]):
+    """An engine's answer with what it cost and anything the hero should know."""
+
+    value: T
+    usage: Usage = field(default_factory=Usage)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Engine(Protocol):
+    """Classification refinement and drafting. The offline classifier always runs first."""
+
+    name: str
+
+    def classify(
+        self, ticket: Ticket, *, teams: Teams, prior: Classification
+    ) -> EngineResult[Classification]:
+        """Return the ticket's team and kind, given the offline classifier's answer."""
+        ...
+
+    def draft(self, request: DraftRequest) -> EngineResult[Draft]:
+        """Return the reply draft and the internal note."""
+        ...

@@ -1,0 +1,25 @@
+"""draft: the reply for the customer and the internal note for the hero."""
+
+from __future__ import annotations
+
+from time import perf_counter
+
+from langgraph.runtime import Runtime
+
+from agent.context import Context
+from agent.drafting import draft_request_from_state
+from agent.nodes._timing import elapsed_ms
+from agent.state import State
+
+
+def draft(state: State, runtime: Runtime[Context]) -> dict:
+    """Ask the engine for a draft grounded in the retrieved passages."""
+    started = perf_counter()
+    ctx = runtime.context
+    answer = ctx.engine.draft(draft_request_from_state(state, ctx.teams))
+    return {
+        "draft": answer.value,
+        "warnings": list(answer.warnings),
+        "usage": answer.usage,
+        "timings_ms": {"draft": elapsed_ms(started)},
+    }

