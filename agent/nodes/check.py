@@ -1,0 +1,108 @@
+"""check: the guards every draft passes before a person reviews it.
+
+A problem that a mechanical edit fully fixes is repaired: a foreign link loses its sentence,
+a missing greeting is added. Anything else (a promised date, several messages, a credential,
+an empty body) replaces the draft with the offline engine's, which cites only what retrieval
+found. Every reason lands in the internal note and in `warnings`.
+
+Safe to run twice: a draft that passes returns no update, and whatever this node returns
+passes its own checks.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter
+
+from langgraph.runtime import Runtime
+
+from agent.context import Context
+from agent.drafting import build_draft, draft_request_from_state
+from agent.guards import (
+    Problem,
+    find_urls,
+    inspect_draft,
+    is_allowed,
+    remove_link_sentences,
+    with_greeting,
+)
+from agent.language import detect_language
+from agent.models import Draft, IssueProposal, Passage, Ticket
+from agent.nodes._timing import elapsed_ms
+from agent.state import State
+from agent.templates import default_templates
+
+#: Problems a mechanical edit can fix; any other one means the draft is replaced.
+REPAIRABLE = frozenset({"url", "greeting"})
+
+
+def allowed_urls(passages: list[Passage], issue: IssueProposal | None) -> list[str]:
+    """List the only URLs a reply may contain: the passages' and the linked issue's."""
+    urls = [p.url for p in passages if p.url]
+    if issue is not None and issue.url and issue.action in ("link", "create"):
+        urls.append(issue.url)
+    return urls
+
+
+def _repair(draft: Draft, problems: list[Problem], allowed: list[str], ticket: Ticket) -> Draft:
+    body = draft.body
+    foreign = [p.detail for p in problems if p.code == "url"]
+    if foreign:
+        body = remove_link_sentences(body, foreign)
+    if any(p.code == "greeting" for p in problems):
+        greeting = default_templates().greeting(ticket.first_name, detect_language(ticket.text))
+        body = with_greeting(body, greeting)
+    # Citations are what the body actually links to, among the allowed URLs.
+    cited = [u for u in dict.fromkeys(find_urls(body)) if is_allowed(u, allowed)]
+    return draft.model_copy(update={"body": body, "citations": cited})
+
+
+def _safe_fallback(draft: Draft, ticket: Ticket) -> Draft:
+    # Last resort, should the offline draft itself fail: a greeting and an honest holding line.
+    t = default_templates()
+    lang = detect_language(ticket.text)
+    body = f"{t.greeting(ticket.first_name, lang)}\n\n{t.reply('thanks', lang)} " + t.reply(
+        "no_answer", lang
+    )
+    return draft.model_copy(update={"body": body, "citations": [], "status_after": "pending"})
+
+
+def _note(draft: Draft, reasons: list[str], action: str) -> Draft:
+    lines = [f"Sidekick check ({action}):", *(f"- {r}" for r in reasons)]
+    note = "\n".join(filter(None, [draft.internal_note.rstrip(), "\n".join(lines)]))
+    return draft.model_copy(update={"internal_note": note})
+
+
+def _defang(reason: str) -> str:
+    # The note is shown in Slack: a link a ticket smuggled in should not be clickable there.
+    return reason.replace("://", "[://]")
+
+
+def check(state: State, runtime: Runtime[Context]) -> dict:
+    """Guard the draft: repair it, or replace it by the offline engine's, and say why."""
+    started = perf_counter()
+    ticket = state["ticket"]
+    allowed = allowed_urls(list(state.get("passages") or []), state.get("issue"))
+    draft = state.get("draft")
+    problems = (
+        inspect_draft(draft, allowed_urls=allowed, ticket=ticket)
+        if draft is not None
+        else [Problem("empty", "no draft was produced")]
+    )
+    if not problems:
+        return {"timings_ms": {"check": elapsed_ms(started)}}
+    reasons = [_defang(p.message) for p in problems]
+    final, action = None, "repaired"
+    if draft is not None and all(p.code in REPAIRABLE for p in problems):
+        repaired = _repair(draft, problems, allowed, ticket)
+        if not inspect_draft(repaired, allowed_urls=allowed, ticket=ticket):
+            final = repaired
+    if final is None:
+        action = "replaced by the offline engine's draft"
+        final = build_draft(draft_request_from_state(state, runtime.context.teams))
+        if inspect_draft(final, allowed_urls=allowed, ticket=ticket):
+            action, final = "replaced by a holding reply", _safe_fallback(final, ticket)
+    return {
+        "draft": _note(final, reasons, action),
+        "warnings": [f"check: {r} ({action})" for r in reasons],
+        "timings_ms": {"check": elapsed_ms(started)},
+    }

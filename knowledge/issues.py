@@ -1,0 +1,140 @@
+"""GitHub issues: `sidekick ingest-issues FILE.jsonl` and the index the graph links from.
+
+One row per issue, in the eval-dataset format (`subject` is the issue title, `body` the
+start of its description, `url`, and `github: {number, state, labels}`). An issue is
+embedded as its title plus the start of its body; the issue's URL is its `source`, the
+JSONL file is the root, so re-ingesting a file skips unchanged issues, updates edited ones
+(new title, state or labels) and removes those no longer in the file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent.context import IssueMatch
+from knowledge.embeddings import Embedder
+from knowledge.store import KnowledgeStore
+from knowledge.sync import IngestReport, Record, clean_metadata, read_state, sync
+
+#: How much of an issue's body is embedded with its title (MiniLM reads ~256 tokens).
+BODY_CHARS = 600
+
+
+class IssueFileError(ValueError):
+    """A JSONL line that is not a usable issue."""
+
+
+def read_issue_rows(path: Path) -> list[dict[str, Any]]:
+    """Read the JSONL file's issue rows (blank lines are allowed).
+
+    Raises:
+        IssueFileError: A line is not JSON, or has no URL or no title.
+
+    """
+    rows = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise IssueFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise IssueFileError(f"{path}:{number}: expected a JSON object")
+        if not _issue_url(row) or not str(row.get("subject") or row.get("title") or "").strip():
+            raise IssueFileError(f"{path}:{number}: an issue needs `url` and `subject`")
+        rows.append(row)
+    return rows
+
+
+def _issue_url(row: dict[str, Any]) -> str | None:
+    github = row.get("github") or {}
+    if row.get("url"):
+        return str(row["url"])
+    if github.get("repo") and github.get("number"):
+        return f"https://github.com/{github['repo']}/issues/{github['number']}"
+    return None
+
+
+def issue_record(row: dict[str, Any], *, root: str, model_id: str) -> Record:
+    """Turn one JSONL row into a record keyed by the issue URL."""
+    github = row.get("github") or {}
+    url = _issue_url(row) or ""
+    title = str(row.get("subject") or row.get("title") or "").strip()
+    body = " ".join(str(row.get("body") or "").split())[:BODY_CHARS]
+    text = f"{title}\n\n{body}".strip()
+    metadata = clean_metadata({
+        "root": root, "source": url, "key": url, "url": url, "title": title,
+        "number": github.get("number"), "state": github.get("state"),
+        "labels": github.get("labels"), "repo": github.get("repo"), "model": model_id,
+    })
+    return Record(key=url, document=text, embed_text=text, metadata=metadata)
+
+
+def ingest_issues(store: KnowledgeStore, path: Path, embedder: Embedder, *,
+                  progress: bool = False) -> IngestReport:
+    """Index the issues of one JSONL file into the issues collection (idempotent)."""
+    path = Path(path).resolve()
+    rows = read_issue_rows(path)
+    root = path.as_posix()
+    collection = store.issues
+    state = read_state(collection, root)
+    fresh: dict[str, tuple[str, list[Record]]] = {}
+    for row in rows:
+        record = issue_record(row, root=root, model_id=embedder.model_id)
+        # The record id already hashes everything that matters: it is the fingerprint.
+        fresh[record.key] = (record.id, [record])
+    report = sync(collection, embedder, state=state, fresh=fresh, sweep=True, progress=progress)
+    report.files = len(fresh)
+    return report
+
+
+class ChromaIssueIndex:
+    """The indexed GitHub issues (satisfies `agent.context.IssueIndex`).
+
+    Args:
+        store: The knowledge store holding the issues collection.
+        embedder: Embeds ticket texts that arrive without a vector.
+
+    """
+
+    def __init__(self, store: KnowledgeStore, embedder: Embedder) -> None:
+        self.store = store
+        self.embedder = embedder
+
+    def count(self) -> int:
+        """Return the number of indexed issues."""
+        return int(self.store.issues.count())
+
+    def is_empty(self) -> bool:
+        """Whether no issue is indexed (then the graph drafts new issues without looking)."""
+        return self.count() == 0
+
+    def closest(self, text: str, *, embedding: np.ndarray | None = None, k: int = 3
+                ) -> list[IssueMatch]:
+        """Return the k most similar issues, most similar first; score is cosine (0..1)."""
+        total = self.count()
+        if not total or k <= 0 or not text.strip():
+            return []
+        vector = (self.embedder.embed([text])[0] if embedding is None
+                  else np.asarray(embedding, dtype=np.float32))
+        # Ask for a few more: one issue listed in two ingested files is shown once.
+        found = self.store.issues.query(query_embeddings=[vector.tolist()],
+                                        n_results=min(total, k * 2), include=["metadatas",
+                                                                             "distances"])
+        matches: dict[str, IssueMatch] = {}
+        for meta, distance in zip(found["metadatas"][0], found["distances"][0], strict=True):
+            url = str(meta.get("url", ""))
+            if url in matches:
+                continue
+            number = meta.get("number")
+            matches[url] = IssueMatch(
+                url=url, title=str(meta.get("title", "")),
+                score=round(min(max(1.0 - float(distance), 0.0), 1.0), 4),
+                state=meta.get("state"), number=int(number) if number is not None else None,
+            )
+        return list(matches.values())[:k]

@@ -1,0 +1,196 @@
+"""A local OpenAI-compatible Chat Completions server, scripted by the test that runs it.
+
+It is a real HTTP server (stdlib, 127.0.0.1, a free port, a background thread), so the real
+`openai` client exercises its own wire format, retries and timeouts against it. Each request
+pops the next scripted `Reply`; when the queue is empty the `default` reply is used (a 418,
+which the SDK does not retry, so a test that under-scripts fails loudly).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+#: The retry delay the fake asks for. TRICKY: the SDK treats `Retry-After: 0` as "no hint"
+#: and falls back to 0.5 s exponential backoff; a small positive (non-standard, float) value
+#: is honoured as is, which keeps retry tests fast.
+FAST_RETRY_AFTER = "0.01"
+
+
+@dataclass
+class Reply:
+    """One scripted response."""
+
+    status: int = 200
+    content: str | None = None
+    delay_s: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+    prompt_tokens: int = 11
+    completion_tokens: int = 7
+
+
+def json_reply(obj: Any, **kwargs: Any) -> Reply:
+    """A 200 whose assistant message is `obj` as JSON."""
+    return Reply(content=json.dumps(obj), **kwargs)
+
+
+def text_reply(text: str, **kwargs: Any) -> Reply:
+    """A 200 whose assistant message is `text` verbatim (e.g. malformed JSON)."""
+    return Reply(content=text, **kwargs)
+
+
+def status_reply(status: int, *, retry_after: str | None = FAST_RETRY_AFTER) -> Reply:
+    """An error status with an OpenAI-style error body (and a Retry-After header)."""
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    return Reply(status=status, headers=headers)
+
+
+@dataclass
+class Recorded:
+    """A request the fake received."""
+
+    path: str
+    headers: dict[str, str]  # names lower-cased
+    body: dict[str, Any]
+    received_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The chat messages sent."""
+        return self.body.get("messages", [])
+
+    def content(self, role: str) -> str:
+        """All message contents with this role, joined."""
+        return "\n".join(m.get("content") or "" for m in self.messages if m.get("role") == role)
+
+
+class FakeOpenAI:
+    """The server. Use as a context manager or call `start()` / `stop()`."""
+
+    def __init__(self) -> None:
+        self.replies: deque[Reply] = deque()
+        self.default = status_reply(418, retry_after=None)
+        self.requests: list[Recorded] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The `/v1` URL to give the client."""
+        assert self._server is not None, "the fake is not started"
+        # Bound to 127.0.0.1 in `start`; only the port is chosen by the OS.
+        return f"http://127.0.0.1:{self._server.server_port}/v1"
+
+    def push(self, *replies: Reply) -> None:
+        """Queue replies, served in order."""
+        with self._lock:
+            self.replies.extend(replies)
+
+    def always(self, reply: Reply) -> None:
+        """Serve `reply` whenever the queue is empty."""
+        self.default = reply
+
+    def _next(self, recorded: Recorded) -> Reply:
+        with self._lock:
+            self.requests.append(recorded)
+            return self.replies.popleft() if self.replies else self.default
+
+    def start(self) -> FakeOpenAI:
+        """Listen on a free port in a daemon thread."""
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        # A short poll interval: `shutdown()` waits up to one interval (0.5 s by default).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; delayed replies still sleeping are woken and dropped."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def completion(content: str | None, reply: Reply, model: str) -> dict[str, Any]:
+    """The Chat Completions response body."""
+    return {
+        "id": f"chatcmpl-fake-{time.time_ns()}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": content},
+            "finish_reason": "stop",
+        }],
+        "usage": {
+            "prompt_tokens": reply.prompt_tokens,
+            "completion_tokens": reply.completion_tokens,
+            "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+        },
+    }
+
+
+def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass  # keep pytest output clean
+
+        def do_POST(self) -> None:  # noqa: N802
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                body = json.loads(raw or b"{}")
+            except json.JSONDecodeError:
+                body = {"_raw": raw.decode("utf-8", "replace")}
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            reply = fake._next(Recorded(self.path, headers, body))
+            if reply.delay_s and fake._stopping.wait(reply.delay_s):
+                return
+            if self.path.rstrip("/") != "/v1/chat/completions":
+                reply = Reply(status=404)
+            if reply.status == 200:
+                payload = completion(reply.content, reply, body.get("model", "fake"))
+            else:
+                payload = {"error": {"message": f"fake error {reply.status}",
+                                     "type": "fake_error", "code": str(reply.status)}}
+            data = json.dumps(payload).encode()
+            try:
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client timed out and hung up: that is the point of a delay
+
+    return Handler
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    """A started fake server, stopped after the test."""
+    with FakeOpenAI() as server:
+        yield server
