@@ -13,7 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The PostHog docs and issues beside the repository make drafts and issue links far better;
+# both ingests are skipped when ../shared is absent and cost nothing when nothing changed.
+SHARED := ../shared
 demo: $(STAMP)
+	@if [ -d $(SHARED)/corpus/posthog-com ]; then $(BIN)/sidekick ingest $(SHARED)/corpus/posthog-com; fi
+	@if [ -f $(SHARED)/data/posthog_issues_dev.jsonl ]; then $(BIN)/sidekick ingest-issues $(SHARED)/data/posthog_issues_dev.jsonl; fi
 	$(BIN)/sidekick triage examples/tickets/
 
 test: $(STAMP)

@@ -56,8 +56,14 @@ class IssueIndex(Protocol):
 class TicketClassifier(Protocol):
     """The offline embedding classifier for team and kind."""
 
-    def predict(self, embedding: np.ndarray) -> dict[str, Any]:
-        """Return team, team_confidence, kind, kind_confidence for one embedding."""
+    def predict(
+        self,
+        embedding: np.ndarray,
+        *,
+        text: str | None = None,
+        subject_embedding: np.ndarray | None = None,
+    ) -> dict[str, Any]:
+        """Return team, team_confidence, kind, kind_confidence (and team_scores)."""
         ...
 
 

@@ -14,7 +14,9 @@ ZendeskPriority = Literal["high", "normal", "low"]
 Plan = Literal["enterprise", "paid", "free"]
 Priority = Literal["urgent", "high", "normal", "community", "low"]
 Kind = Literal["bug", "feature_request", "question", "account_request"]
-PlaybookName = Literal["self_hosted", "two_factor_removal", "ownership_transfer", "community_question"]
+PlaybookName = Literal[
+    "self_hosted", "two_factor_removal", "ownership_transfer", "community_question"
+]
 Status = Literal["pending", "solved"]
 
 PRIORITY_ORDER: tuple[Priority, ...] = ("urgent", "high", "normal", "community", "low")
@@ -95,6 +97,8 @@ class Passage(BaseModel):
     title: str
     url: str | None = None
     score: float
+    #: A page written for the hero (the project's playbooks), never cited to a customer.
+    internal: bool = False
     text: str = Field(default="", exclude=True)
     heading: str | None = Field(default=None, exclude=True)
 
@@ -147,3 +151,7 @@ class TriageResult(BaseModel):
         "awaiting_review"
     )
     timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+#: The models stored in graph checkpoints: the checkpointer may load these and no others.
+CHECKPOINTED = (Ticket, Requester, Organization, Passage, IssueProposal, Draft, Usage)

@@ -127,7 +127,10 @@ def render_passages(passages: Sequence[Passage]) -> str:
     blocks = []
     for number, passage in enumerate(passages, start=1):
         text = defuse(passage.text[:PASSAGE_CHARS])
-        blocks.append(f"[{number}] {passage.title}\nURL: {passage.url or '(none)'}\n{text}")
+        # The hero's own playbook pages guide the reply but are never linked to a customer.
+        url = "(internal playbook: follow it, never cite it)" if passage.internal else (
+            passage.url or "(none)")
+        blocks.append(f"[{number}] {passage.title}\nURL: {url}\n{text}")
     return "\n\n".join(blocks)
 
 

@@ -17,6 +17,16 @@ from app.settings import Settings
 from knowledge.embeddings import MiniLMEmbedder
 
 
+def checkpoint_serializer():
+    """LangGraph's serializer, allowed to load exactly the state's own model classes."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from agent import models
+
+    allowed = [(models.__name__, cls.__name__) for cls in models.CHECKPOINTED]
+    return JsonPlusSerializer(allowed_msgpack_modules=allowed)
+
+
 @contextmanager
 def sqlite_checkpointer(path: Path) -> Iterator:
     """A LangGraph SqliteSaver on a WAL database: a killed process loses no committed step."""
@@ -27,7 +37,7 @@ def sqlite_checkpointer(path: Path) -> Iterator:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     try:
-        yield SqliteSaver(conn)
+        yield SqliteSaver(conn, serde=checkpoint_serializer())
     finally:
         conn.close()
 

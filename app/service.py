@@ -56,7 +56,8 @@ class TriageService:
 
     def prepare(self, tickets: Sequence[Ticket]) -> None:
         """Embed a batch of tickets in one go; the nodes then find their vectors cached."""
-        self.context.embedder.embed([t.text for t in tickets])
+        texts = [t.text for t in tickets] + [t.subject for t in tickets if t.subject]
+        self.context.embedder.embed(texts)
 
     def triage(self, ticket: Ticket) -> Outcome:
         """Run the graph up to the review; a ticket already triaged is returned as it is."""

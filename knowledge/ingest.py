@@ -88,6 +88,7 @@ def page_records(path: Path, root: Path, *, root_label: str, rule: UrlRule,
             "title": page.title, "heading": chunk.heading, "anchor": chunk.anchor or None,
             "url": url, "team": page.front_matter.get("team"),
             "playbook": page.front_matter.get("playbook"), "model": model_id,
+            "audience": page.front_matter.get("audience"),
         })
         # The heading path goes into the embedded text: a section often never names its topic.
         records.append(Record(key=key, document=chunk.text,

@@ -181,7 +181,8 @@ class HybridRetriever:
         meta = index.metadatas[row]
         return Passage(title=str(meta.get("title") or meta.get("source") or ""),
                        url=meta.get("url") or None, score=round(score, 4),
-                       text=index.documents[row], heading=meta.get("heading") or None)
+                       text=index.documents[row], heading=meta.get("heading") or None,
+                       internal=meta.get("audience") == "hero")
 
 
 def _matches(meta: Mapping[str, Any], prefs: Mapping[str, str | None]) -> bool:

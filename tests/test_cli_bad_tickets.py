@@ -66,7 +66,8 @@ def test_one_bad_ticket_in_a_folder_refuses_the_batch(tmp_path, home, capsys):
 
 
 def test_duplicate_ids_in_one_call_are_refused(tmp_path, home, capsys):
-    path = _write(tmp_path, "dup.jsonl", b'{"id": "d-1", "body": "a"}\n{"id": "d-1", "body": "b"}\n')
+    data = b'{"id": "d-1", "body": "a"}\n{"id": "d-1", "body": "b"}\n'
+    path = _write(tmp_path, "dup.jsonl", data)
     code, err = _triage(capsys, path)
     assert code == 2 and "`id`" in err and "d-1" in err
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from agent.drafting.extract import Extract, best_sentences
 from agent.engines.base import DraftRequest
-from agent.models import Status
+from agent.models import Passage, Status
 from agent.templates import Templates
 
 #: Passages whose URL contains this are the self-serve docs for self-hosted users.
@@ -37,6 +37,11 @@ class Reply:
 Composer = Callable[[DraftRequest, Templates, str], Reply]
 
 
+def customer_passages(req: DraftRequest) -> list[Passage]:
+    """The passages a reply may quote and cite: not the hero's own playbook pages."""
+    return [p for p in req.passages if not p.internal]
+
+
 def _quote(reply: Reply, extracts: list[Extract], lead: str, t: Templates, lang: str) -> None:
     """Append the chosen sentences as a list, then one source line per passage used."""
     reply.paragraphs.append(lead + "\n" + "\n".join(f"- {e.sentence}" for e in extracts))
@@ -51,7 +56,7 @@ def _quote(reply: Reply, extracts: list[Extract], lead: str, t: Templates, lang:
 
 def _question(req: DraftRequest, t: Templates, lang: str) -> Reply:
     reply = Reply([t.reply("thanks", lang)], status="solved")
-    extracts = best_sentences(req.ticket.text, req.passages)
+    extracts = best_sentences(req.ticket.text, customer_passages(req))
     if not extracts:
         # Nothing grounded to say: ask for what would let a person answer instead.
         reply.paragraphs[0] += " " + t.reply("no_answer", lang)
@@ -64,7 +69,7 @@ def _question(req: DraftRequest, t: Templates, lang: str) -> Reply:
 
 def _bug(req: DraftRequest, t: Templates, lang: str) -> Reply:
     reply = Reply([t.reply("bug_thanks", lang)], status="pending")
-    extracts = best_sentences(req.ticket.text, req.passages)
+    extracts = best_sentences(req.ticket.text, customer_passages(req))
     if extracts:
         _quote(reply, extracts, t.reply("bug_known_lead", lang), t, lang)
     if req.issue.action == "link" and req.issue.url:
@@ -91,7 +96,7 @@ def _feature(req: DraftRequest, t: Templates, lang: str) -> Reply:
     else:
         reply.paragraphs.append(t.reply("feature_issue_create", lang))
     reply.paragraphs.append(t.reply("feature_pass_on", lang, team=req.team.name))
-    extracts = best_sentences(req.ticket.text, req.passages, limit=2, min_overlap=3)
+    extracts = best_sentences(req.ticket.text, customer_passages(req), limit=2, min_overlap=3)
     if extracts:
         _quote(reply, extracts, t.reply("feature_meanwhile", lang), t, lang)
     return reply
@@ -99,7 +104,7 @@ def _feature(req: DraftRequest, t: Templates, lang: str) -> Reply:
 
 def _self_hosted(req: DraftRequest, t: Templates, lang: str) -> Reply:
     reply = Reply([t.reply("self_hosted_intro", lang)], status="solved")
-    docs = [p.url for p in req.passages if p.url and SELF_HOST_URL_HINT in p.url][:2]
+    docs = [p.url for p in customer_passages(req) if p.url and SELF_HOST_URL_HINT in p.url][:2]
     if docs:
         reply.paragraphs.append(t.reply("self_hosted_docs", lang) + "\n" + "\n".join(docs))
         for url in docs:

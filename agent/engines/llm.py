@@ -191,7 +191,7 @@ class LLMEngine:
             passages=request.passages,
             issue=request.issue,
         )
-        allowed = [p.url for p in request.passages if p.url]
+        allowed = [p.url for p in request.passages if p.url and not p.internal]
         if request.issue.action == "link" and request.issue.url:
             allowed.append(request.issue.url)
         schema = draft_model(list(dict.fromkeys(allowed)))

@@ -37,7 +37,7 @@ REPAIRABLE = frozenset({"url", "greeting"})
 
 def allowed_urls(passages: list[Passage], issue: IssueProposal | None) -> list[str]:
     """List the only URLs a reply may contain: the passages' and the linked issue's."""
-    urls = [p.url for p in passages if p.url]
+    urls = [p.url for p in passages if p.url and not p.internal]
     if issue is not None and issue.url and issue.action in ("link", "create"):
         urls.append(issue.url)
     return urls

@@ -1,5 +1,8 @@
-"""classify: team and kind from the embedding classifier (and the LLM when it is unsure),
-priority and playbook from the handbook's rules."""
+"""classify: team, kind, priority and playbook.
+
+Team and kind come from the embedding classifier (and the LLM when it is unsure); priority
+and playbook from the handbook's rules, which read metadata the ticket's text cannot change.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,14 @@ from agent.state import Classification, State
 
 
 def _offline_guess(state: State, ctx: Context) -> Classification:
-    prediction = ctx.classifier.predict(ctx.embed_one(state["ticket"].text))
+    ticket = state["ticket"]
+    # The subject on its own and the raw text (word and character features) both help the
+    # classifier on real issues; the embedder's cache makes the second embedding free in batches.
+    prediction = ctx.classifier.predict(
+        ctx.embed_one(ticket.text),
+        text=ticket.text,
+        subject_embedding=ctx.embed_one(ticket.subject) if ticket.subject else None,
+    )
     scores: dict[str, float] = prediction.get("team_scores", {})
     runners_up = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[1:3]
     rationale = f"embedding classifier: {prediction['team']} {prediction['team_confidence']:.2f}"

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "review",
     "knowledge_cmds",
     "train",
+    "eval",
 )
 
 
