@@ -22,7 +22,9 @@ from agent.nodes.review import review, route_after_review
 from agent.state import State
 
 
-def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+def build_graph(
+    checkpointer: BaseCheckpointSaver | None = None,
+) -> CompiledStateGraph[State, Context, State, State]:
     """Wire the nodes; the checkpointer is what lets a waiting draft survive a restart."""
     builder = StateGraph(State, context_schema=Context)
     for node in (intake, classify, retrieve, link_issue, draft, check, review, deliver):

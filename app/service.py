@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
@@ -20,6 +21,7 @@ from agent.decisions import Decision
 from agent.graph import build_graph
 from agent.models import Ticket, TriageResult
 from agent.result import result_from_state
+from agent.state import State
 from app.settings import Settings
 
 
@@ -43,11 +45,11 @@ class Outcome:
 class TriageService:
     """Triage, review and decisions over one graph with a persistent checkpointer."""
 
-    graph: CompiledStateGraph
+    graph: CompiledStateGraph[State, Context, State, State]
     context: Context
 
     @staticmethod
-    def _config(ticket_id: str) -> dict[str, Any]:
+    def _config(ticket_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": ticket_id}}
 
     def _values(self, ticket_id: str) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -66,7 +68,7 @@ class TriageService:
         if values and (not pending or pending == ("review",)):
             return Outcome(result_from_state(values), created=False)
         # A run killed half-way resumes from its last checkpoint instead of starting over.
-        run_input = None if values else {"ticket": ticket}
+        run_input: State | None = None if values else {"ticket": ticket}
         self.graph.invoke(run_input, config, context=self.context)
         values, _ = self._values(ticket.id)
         return Outcome(result_from_state(values), created=True)

@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -64,8 +64,9 @@ class MiniLMEmbedder:
         self._cache_size = cache_size
         self._batch_size = batch_size
         self._threads = threads
-        self._session = None
-        self._tokenizer = None
+        # onnxruntime and tokenizers load on first use: a process that never embeds pays nothing.
+        self._session: Any = None
+        self._tokenizer: Any = None
         self._lock = threading.Lock()
 
     def _load(self) -> None:

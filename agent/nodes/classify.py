@@ -56,8 +56,9 @@ def classify(state: State, runtime: Runtime[Context]) -> dict:
         update["warnings"] = list(answer.warnings)
         update["usage"] = answer.usage
     playbook = detect_playbook(ticket)
-    if playbook is not None and get_playbook(playbook).kind:
-        guess = {**guess, "kind": get_playbook(playbook).kind}
+    implied_kind = get_playbook(playbook).kind if playbook is not None else None
+    if implied_kind:
+        guess = {**guess, "kind": implied_kind}
     guess["team_uncertain"] = guess["team_confidence"] < ctx.confidence_threshold
     priority, _reason = priority_for(ticket)
     update.update(

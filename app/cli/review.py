@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 from pathlib import Path
+from typing import Any
 
 from app.cli import UsageError
 
@@ -29,6 +30,7 @@ def _decision(args: argparse.Namespace):
     from agent.decisions import Decision
 
     by = args.by or getpass.getuser()
+    fields: dict[str, Any]
     if args.approve:
         fields = {"action": "approve"}
     elif args.edit:
