@@ -37,15 +37,18 @@ def ticket_block(result: TriageResult, subject: str | None, *, full: bool = Fals
         target = result.issue.url or result.issue.title or ""
         lines.append(f"  issue: {result.issue.action} {target}")
     if result.passages:
-        top = result.passages[0]
-        lines.append(f"  source: {top.title} <{top.url or '-'}>")
+        # The docs page a customer would be pointed to, before the hero's own playbooks.
+        top = next((p for p in result.passages if not p.internal), result.passages[0])
+        label = "playbook" if top.internal else "source"
+        lines.append(f"  {label}: {top.title} <{top.url or '-'}>")
     body = result.draft.body
     if not full:
         first = body.strip().splitlines()[0] if body.strip() else ""
         lines.append(f"  draft: {first[:80]}{' …' if len(body) > len(first) else ''}")
     else:
         lines += ["  passages:"] + [
-            f"    {p.score:.2f}  {p.title} <{p.url or '-'}>" for p in result.passages
+            f"    {p.score:.2f}  {p.title} <{p.url or '-'}>" + ("  (hero playbook)" * p.internal)
+            for p in result.passages
         ]
         visibility = "public reply" if result.draft.public else "internal note only"
         lines += [f"  draft ({visibility}, then {result.draft.status_after}):", _indent(body)]
