@@ -67,7 +67,7 @@ def build_context(settings: Settings, *, engine: Engine | None = None) -> Contex
     from knowledge.issues import ChromaIssueIndex
     from knowledge.search import HybridRetriever
     from knowledge.store import open_store
-    from tools.outbox import LocalOutbox
+    from app.store.outbox import store_outbox
 
     teams = load_teams(settings.teams_file)
     embedder = MiniLMEmbedder()
@@ -82,7 +82,7 @@ def build_context(settings: Settings, *, engine: Engine | None = None) -> Contex
         retriever=retriever,
         issues=issues if not issues.is_empty() else None,
         engine=engine or build_engine(settings),
-        outbox=LocalOutbox(settings.outbox_db),
+        outbox=store_outbox(settings),
         top_k=settings.top_k,
         confidence_threshold=settings.confidence_threshold,
         link_threshold=settings.link_threshold,

@@ -107,7 +107,8 @@ class TriageService:
 @contextmanager
 def open_service(settings: Settings) -> Iterator[TriageService]:
     """Build the context from settings and a graph on the SQLite checkpointer."""
-    from app.runtime import build_context, sqlite_checkpointer
+    from app.runtime import build_context
+    from app.store.checkpoint import open_checkpointer
 
-    with sqlite_checkpointer(settings.checkpoint_db) as saver:
+    with open_checkpointer(settings) as saver:
         yield TriageService(graph=build_graph(saver), context=build_context(settings))

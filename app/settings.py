@@ -37,6 +37,54 @@ class Settings(BaseSettings):
     #: Cosine similarity above which an existing GitHub issue is linked instead of drafting one.
     link_threshold: float = 0.62
 
+    # The store and the API (`sidekick serve`).
+    #: SQLAlchemy URL of the store (and the checkpointer); default: SQLite under `home`.
+    database_url: str | None = None
+    #: Bearer tokens the API accepts, comma-separated; none: `serve` refuses outside development.
+    api_tokens: SecretStr | None = None
+    #: The secret of Zendesk's webhook (signs `POST /webhooks/zendesk`).
+    zendesk_webhook_secret: SecretStr | None = None
+    #: Seconds the background worker sleeps when no ticket is waiting.
+    worker_poll_s: float = 1.0
+
+    # Zendesk (zenpy). `zendesk_url` overrides https://{subdomain}.zendesk.com (a proxy, a fake).
+    zendesk_subdomain: str | None = None
+    zendesk_email: str | None = None
+    zendesk_token: SecretStr | None = None
+    zendesk_url: str | None = None
+    #: Team slug -> the id of the Zendesk view (the team's folder) that `poll` reads.
+    zendesk_views: dict[str, int] = Field(default_factory=dict)
+    #: The organization field (or `plan_<value>` tag) that holds enterprise / paid / free.
+    zendesk_plan_field: str = "plan"
+    zendesk_max_retries: int = 3
+    #: Seconds Sidekick may spend waiting on Zendesk's Retry-After per call.
+    zendesk_ratelimit_budget_s: int = 60
+
+    # Slack (slack-bolt / slack_sdk). `slack_api_url` overrides https://slack.com/api/.
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str | None = None
+    #: Team slug -> the channel id where that team's drafts are posted.
+    slack_team_channels: dict[str, str] = Field(default_factory=dict)
+    #: The Customer Success escalation channel (mentions there mark a ticket CS-escalated).
+    slack_cs_channel: str | None = None
+    #: Channels where a 🎫 reaction turns a thread into a ticket (empty: any channel).
+    slack_customer_channels: list[str] = Field(default_factory=list)
+    #: Team slug -> Slack user ids who may decide on that team's drafts (empty: anyone).
+    slack_rotation: dict[str, list[str]] = Field(default_factory=dict)
+
+    # GitHub (httpx, REST).
+    github_repo: str | None = None
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    github_max_retries: int = 3
+
+    @property
+    def api_token_list(self) -> tuple[str, ...]:
+        """The API's bearer tokens (empty when none are configured)."""
+        raw = self.api_tokens.get_secret_value() if self.api_tokens else ""
+        return tuple(t.strip() for t in raw.split(",") if t.strip())
+
     @property
     def llm_enabled(self) -> bool:
         """Whether an LLM endpoint is configured."""

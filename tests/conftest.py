@@ -35,3 +35,7 @@ def embedder():
     from knowledge.embeddings import MiniLMEmbedder
 
     return MiniLMEmbedder()
+
+
+# The store and API fixtures (SQLite and PostgreSQL), in their own module.
+pytest_plugins = ["db_fixtures"]

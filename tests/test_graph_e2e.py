@@ -30,12 +30,13 @@ def sidekick(home: Path, *args: str, stdin: str | None = None) -> subprocess.Com
 
 
 def deliveries(home: Path) -> list[tuple[str, dict]]:
-    path = home / "outbox.sqlite"
+    """The replies recorded in the store's delivery ledger (SQLite under SIDEKICK_HOME)."""
+    path = home / "sidekick.db"
     if not path.exists():
         return []
     with sqlite3.connect(path) as conn:
-        rows = conn.execute("SELECT ticket_id, payload FROM deliveries").fetchall()
-    return [(t, json.loads(p)) for t, p in rows]
+        rows = conn.execute("SELECT ticket_id, payload FROM deliveries ORDER BY id").fetchall()
+    return [(t, json.loads(p) if isinstance(p, str) else p) for t, p in rows]
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,12 @@ def deliver(state: State, runtime: Runtime[Context]) -> dict:
         "ticket_id": ticket.id,
         "source": ticket.source,
         "team": state["classification"]["team"],
+        # kind, plan and priority decide the side effects (a paying customer's feature
+        # request also goes to Customer Success; low priority gets an internal note).
+        "kind": state["classification"].get("kind"),
+        "priority": state.get("priority"),
+        "plan": ticket.organization.plan,
+        "ticket_url": ticket.url,
         "body": draft.body,
         "public": draft.public,
         "status_after": draft.status_after,

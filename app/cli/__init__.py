@@ -17,6 +17,8 @@ COMMAND_MODULES = (
     "knowledge_cmds",
     "train",
     "eval",
+    "serve",
+    "bench",
 )
 
 

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): tickets in, the queue, drafts and decisions out."""

@@ -1,0 +1,194 @@
+"""The desk: what the API, the worker (and Slack) do to a ticket, over the store and the graph.
+
+The graph's checkpoint is the truth about a thread; the ticket row is the lock. Every move
+of a row is a conditional UPDATE on its status, so of two clicks (or two workers) exactly
+one wins, on SQLite and on PostgreSQL alike; graph runs are serialized by one process lock
+because the checkpointer connection and the context's clients are shared.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.decisions import Decision
+from agent.models import Ticket, TriageResult
+from app.service import NotAwaitingReview, TriageService, UnknownTicket
+from app.store import repo
+from app.store.models import utcnow
+
+log = logging.getLogger("sidekick.desk")
+
+#: The ticket row's status for each status of a triage result.
+ROW_STATUS = {
+    "awaiting_review": "awaiting_review",
+    "approved": "deciding",
+    "edited": "deciding",
+    "delivered": "delivered",
+    "rejected": "rejected",
+}
+
+
+def _changes(decision: Decision, before: dict[str, Any] | None) -> dict[str, Any]:
+    before = before or {}
+    if decision.action == "edit":
+        old = (before.get("draft") or {}).get("body")
+        return {"body": {"from": old, "to": decision.body}}
+    if decision.action == "reassign":
+        return {"team": {"from": before.get("team"), "to": decision.team}}
+    if decision.action == "reject":
+        return {"reason": decision.reason}
+    return {}
+
+
+def _when(stamp: str | None) -> datetime:
+    try:
+        return datetime.fromisoformat(stamp or "").astimezone(UTC)
+    except ValueError:
+        return utcnow()
+
+
+@dataclass
+class Desk:
+    """Accept, triage and decide on tickets; the one place that moves ticket rows."""
+
+    service: TriageService
+    sessions: sessionmaker[Session]
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    on_accept: Callable[[], None] | None = None
+    #: Called with the ticket id after a draft is stored (e.g. post it to Slack).
+    on_triaged: Callable[[str], object] | None = None
+
+    def accept(self, ticket: Ticket) -> bool:
+        """Store the ticket for the worker; False when its id was accepted before."""
+        with self.sessions.begin() as session:
+            created = repo.accept_ticket(session, ticket)
+        if created and self.on_accept:
+            self.on_accept()
+        return created
+
+    def claim(self, ticket_id: str) -> bool:
+        """Take an accepted ticket for triage; False when someone else took it."""
+        with self.sessions.begin() as session:
+            return repo.move(session, ticket_id, frm="accepted", to="triaging")
+
+    def triage(self, ticket_id: str) -> TriageResult | None:
+        """Triage a claimed ticket up to the review and store its result (None on failure)."""
+        with self.sessions() as session:
+            row = repo.get_ticket(session, ticket_id)
+            payload = dict(row.payload) if row else None
+        if payload is None:
+            return None
+        try:
+            with self.lock:
+                result = self.service.triage(Ticket.model_validate(payload)).result
+        except Exception as exc:  # one bad ticket must not stop the worker
+            log.exception("triage of ticket %s failed", ticket_id)
+            with self.sessions.begin() as session:
+                repo.move(session, ticket_id, frm="triaging", to="failed",
+                          error=f"{type(exc).__name__}: {exc}"[:2000])
+            return None
+        self._store(ticket_id, result, frm="triaging", triaged_at=utcnow())
+        if self.on_triaged is not None:
+            try:
+                with self.lock:
+                    self.on_triaged(ticket_id)
+            except Exception:  # the draft is stored; a failed notification must not undo it
+                log.exception("could not announce the draft of ticket %s", ticket_id)
+        return result
+
+    def escalate(self, ticket_id: str, *, by: str) -> bool:
+        """Customer Success escalated the ticket: move it to the top of the queue."""
+        with self.sessions.begin() as session:
+            found = repo.escalate(session, ticket_id)
+        if found:
+            log.info("ticket %s escalated by %s", ticket_id, by)
+        return found
+
+    def _store(self, ticket_id: str, result: TriageResult, *, frm: str, **fields: Any) -> None:
+        with self.sessions.begin() as session:
+            repo.save_result(session, ticket_id, result.model_dump(mode="json"))
+            repo.move(session, ticket_id, frm=frm, to=ROW_STATUS[result.status], **fields)
+
+    def decide(self, ticket_id: str, decision: Decision) -> TriageResult:
+        """Resume the ticket's thread with a decision, once.
+
+        Raises:
+            UnknownTicket: no such ticket.
+            NotAwaitingReview: it is not waiting for a decision (already decided, or a
+                concurrent decision holds it).
+            ValueError: a reassignment to a team outside the taxonomy.
+
+        """
+        with self.sessions() as session:
+            row = repo.get_ticket(session, ticket_id)
+            before = repo.get_result(session, ticket_id)
+            status = row.status if row else None
+        if status is None:
+            raise UnknownTicket(ticket_id)
+        decision.check_team(self.service.context.teams)
+        with self.sessions.begin() as session:
+            if not repo.move(session, ticket_id, frm="awaiting_review", to="deciding"):
+                current = repo.get_ticket(session, ticket_id)
+                now = current.status if current else "gone"
+                raise NotAwaitingReview(f"ticket {ticket_id} is not awaiting review (it is {now})")
+        try:
+            with self.lock:
+                result = self.service.decide(ticket_id, decision)
+        except BaseException:
+            self.settle(ticket_id)
+            raise
+        self._finish(ticket_id, result, decision, before)
+        return result
+
+    def _finish(self, ticket_id: str, result: TriageResult, decision: Decision,
+                before: dict[str, Any] | None) -> None:
+        with self.sessions.begin() as session:
+            repo.record_decision(session, ticket_id, action=decision.action, by=decision.by,
+                                 at=_when(decision.at), changes=_changes(decision, before))
+            repo.save_result(session, ticket_id, result.model_dump(mode="json"))
+            repo.move(session, ticket_id, frm="deciding", to=ROW_STATUS[result.status],
+                      decided_at=utcnow())
+
+    def settle(self, ticket_id: str) -> None:
+        """After a failed decision: back to review if the thread never left it.
+
+        A thread that moved on (the decision is checkpointed, the delivery was cut short)
+        stays `deciding`; `resume()` finishes it on the next start.
+        """
+        with self.lock:
+            try:
+                pending = tuple(self.service.graph.get_state(
+                    self.service._config(ticket_id)).next or ())
+            except Exception:  # noqa: BLE001 - the row stays deciding; resume() sorts it out
+                return
+        if pending == ("review",):
+            with self.sessions.begin() as session:
+                repo.move(session, ticket_id, frm="deciding", to="awaiting_review")
+
+    def resume(self, ticket_id: str) -> TriageResult | None:
+        """Finish a decision a dead process left half-done (the outbox key makes it safe)."""
+        with self.sessions() as session:
+            row = repo.get_ticket(session, ticket_id)
+            before = repo.get_result(session, ticket_id)
+            payload = dict(row.payload) if row else None
+        if payload is None:
+            return None
+        with self.lock:
+            values, pending = self.service._values(ticket_id)
+            if pending == ("review",):  # the decision never reached the checkpoint
+                with self.sessions.begin() as session:
+                    repo.move(session, ticket_id, frm="deciding", to="awaiting_review")
+                return None
+            # TRICKY: triage() on a thread stopped mid-run resumes its pending nodes (here
+            # `deliver`); the delivery's idempotency key turns a repeated send into a no-op.
+            result = self.service.triage(Ticket.model_validate(payload)).result
+        decision = Decision.model_validate(values.get("decision") or {"action": "approve"})
+        self._finish(ticket_id, result, decision, before)
+        return result

@@ -1,0 +1,127 @@
+"""`GET /drafts/{id}` and the four decisions, resuming the ticket's LangGraph thread.
+
+A decision is taken once: the ticket row moves `awaiting_review` → `deciding` in one
+conditional UPDATE, so a double click (or two at once) gets 409 and sends nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field, ValidationError
+
+from agent.decisions import Decision
+from agent.models import TriageResult
+from app.api.deps import Authorized, DeskDep, SessionDep
+from app.service import NotAwaitingReview, UnknownTicket
+from app.store import repo
+
+router = APIRouter(prefix="/drafts", tags=["drafts"], dependencies=[Authorized])
+
+
+class Approve(BaseModel):
+    """Send the draft as it is."""
+
+    by: str = Field(default="api", max_length=200)
+
+
+class Edit(Approve):
+    """Send this text instead of the draft."""
+
+    body: str = Field(min_length=1, max_length=100_000)
+
+
+class Reassign(Approve):
+    """Re-retrieve and re-draft for another team."""
+
+    team: str = Field(min_length=1, max_length=64)
+
+
+class Reject(Approve):
+    """Send nothing, and say why."""
+
+    reason: str = Field(min_length=1, max_length=2_000)
+
+
+class DecisionOut(BaseModel):
+    """The result after the decision, and the delivery it made (if any)."""
+
+    ticket_id: str
+    action: str
+    status: str
+    result: TriageResult
+    delivery: dict[str, Any] | None = None
+
+
+def _not_found(ticket_id: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket with id {ticket_id!r}")
+
+
+@router.get("/{ticket_id}")
+def read_draft(ticket_id: str, session: SessionDep) -> TriageResult:
+    """The ticket's triage result (404 when unknown or not triaged yet)."""
+    row = repo.get_ticket(session, ticket_id)
+    if row is None:
+        raise _not_found(ticket_id)
+    result = repo.get_result(session, ticket_id)
+    if result is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            f"ticket {ticket_id!r} has no draft yet (it is {row.status})")
+    return TriageResult.model_validate(result)
+
+
+def _decision(**fields: Any) -> Decision:
+    """The Decision, or a 422 naming the body field it lacks (e.g. an all-blank `body`)."""
+    try:
+        return Decision(**fields)
+    except ValidationError as exc:
+        field = {"edit": "body", "reassign": "team", "reject": "reason"}.get(fields["action"])
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
+            "loc": ["body", field], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]) from None
+
+
+def _decide(desk: DeskDep, ticket_id: str, decision: Decision) -> DecisionOut:
+    try:
+        result = desk.decide(ticket_id, decision)
+    except UnknownTicket:
+        raise _not_found(ticket_id) from None
+    except NotAwaitingReview as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except ValueError as exc:  # a team outside the taxonomy
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
+            "loc": ["body", "team"], "msg": str(exc), "type": "value_error"}]) from None
+    with desk.sessions() as session:
+        row = repo.get_ticket(session, ticket_id)
+        row_status = row.status if row else result.status
+    delivery = None
+    if decision.action in ("approve", "edit"):
+        with desk.lock:
+            delivery = desk.service.state(ticket_id).get("delivery")
+    return DecisionOut(ticket_id=ticket_id, action=decision.action, status=row_status,
+                       result=result, delivery=delivery)
+
+
+@router.post("/{ticket_id}/approve")
+def approve_draft(ticket_id: str, desk: DeskDep, body: Approve | None = None) -> DecisionOut:
+    """Send the draft; a second approve gets 409 and sends nothing."""
+    return _decide(desk, ticket_id, _decision(action="approve", by=(body or Approve()).by))
+
+
+@router.post("/{ticket_id}/edit")
+def edit_draft(ticket_id: str, body: Edit, desk: DeskDep) -> DecisionOut:
+    """Send the given text instead of the draft."""
+    return _decide(desk, ticket_id, _decision(action="edit", by=body.by, body=body.body))
+
+
+@router.post("/{ticket_id}/reassign")
+def reassign_draft(ticket_id: str, body: Reassign, desk: DeskDep) -> DecisionOut:
+    """Re-draft for another team (422 naming `team` when it is not in the taxonomy)."""
+    return _decide(desk, ticket_id, _decision(action="reassign", by=body.by, team=body.team))
+
+
+@router.post("/{ticket_id}/reject")
+def reject_draft(ticket_id: str, body: Reject, desk: DeskDep) -> DecisionOut:
+    """Send nothing, and record why."""
+    return _decide(desk, ticket_id, _decision(action="reject", by=body.by, reason=body.reason))

@@ -1,0 +1,120 @@
+"""`POST /webhooks/zendesk`: Zendesk's ticket-created webhook, signature verified.
+
+Zendesk signs `timestamp + body` with HMAC-SHA256 under the webhook's secret and sends the
+base64 digest in `X-Zendesk-Webhook-Signature` (the timestamp in
+`X-Zendesk-Webhook-Signature-Timestamp`). A forged or missing signature is 401. Both
+payload shapes are accepted: the event webhook (`zen:event-type:ticket.created`, the
+ticket under `detail`) and a trigger's JSON body with the ticket under `ticket`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from agent.models import Ticket
+from app.api.deps import DeskDep, SettingsDep
+from app.api.routes.tickets import Accepted, accept
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+SIGNATURE = "X-Zendesk-Webhook-Signature"
+TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
+CREATED_EVENT = "zen:event-type:ticket.created"
+
+
+class Ignored(BaseModel):
+    """A webhook event other than ticket-created: acknowledged and dropped."""
+
+    type: str
+    status: Literal["ignored"] = "ignored"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """Zendesk's signature of a request body: base64(HMAC-SHA256(secret, timestamp + body))."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _priority(value: Any) -> str | None:
+    # Zendesk's own scale has `urgent` above `high`; the Ticket contract stops at `high`.
+    value = str(value or "").strip().lower()
+    return {"urgent": "high"}.get(value, value) if value in {"urgent", "high", "normal", "low"} \
+        else None
+
+
+def ticket_fields(payload: dict[str, Any]) -> dict[str, Any]:
+    """Map a Zendesk webhook payload to the Ticket contract's fields (not validated yet)."""
+    if "detail" in payload:  # event webhook
+        detail = payload.get("detail") or {}
+        requester: dict[str, Any] = {}
+        organization: dict[str, Any] = {}
+        body, url = detail.get("description"), None
+    else:  # trigger webhook with a JSON body of our own making
+        detail = payload.get("ticket") or {}
+        requester = detail.get("requester") or {}
+        organization = detail.get("organization") or {}
+        body, url = detail.get("description") or detail.get("body"), detail.get("url")
+    raw_id = detail.get("id")
+    tags = detail.get("tags") or []
+    return {
+        "id": f"zd-{raw_id}" if raw_id not in (None, "") else None,
+        "source": "zendesk",
+        "subject": detail.get("subject"),
+        "body": body,
+        "requester": requester,
+        "organization": organization,
+        "priority": _priority(detail.get("priority")),
+        "tags": tags if isinstance(tags, list) else str(tags).split(),
+        "url": url,
+        "created_at": detail.get("created_at"),
+    }
+
+
+@router.post("/zendesk", status_code=status.HTTP_202_ACCEPTED)
+async def receive_zendesk(request: Request, desk: DeskDep, settings: SettingsDep
+                          ) -> Accepted | Ignored:
+    """Accept a new Zendesk ticket like `POST /tickets` (idempotent on the ticket id)."""
+    secret = settings.zendesk_webhook_secret
+    if secret is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            "SIDEKICK_ZENDESK_WEBHOOK_SECRET is not set")
+    body = await request.body()
+    timestamp = request.headers.get(TIMESTAMP, "")
+    given = request.headers.get(SIGNATURE, "")
+    expected = sign(secret.get_secret_value(), timestamp, body)
+    # TRICKY: no freshness window on the timestamp: a replayed delivery is harmless, since
+    # accepting a ticket is idempotent on its id.
+    if not timestamp or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid Zendesk webhook signature")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise RequestValidationError([{"loc": ["body"], "msg": "body is not JSON",
+                                       "type": "json_invalid"}]) from None
+    if not isinstance(payload, dict):
+        raise RequestValidationError([{"loc": ["body"], "msg": "must be a JSON object",
+                                       "type": "dict_type"}])
+    if payload.get("type") not in (None, CREATED_EVENT):
+        # Another event the webhook is subscribed to: acknowledged (no retry), not a ticket.
+        return Ignored(type=str(payload.get("type")))
+    try:
+        ticket = Ticket.model_validate(ticket_fields(payload))
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
+    return await _accept_in_thread(desk, ticket)
+
+
+async def _accept_in_thread(desk: DeskDep, ticket: Ticket) -> Accepted:
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(accept, desk, ticket)

@@ -1,0 +1,79 @@
+"""Optional surfaces and channels, switched on by the settings that configure them.
+
+- The outbox: the store's delivery ledger alone (record only), or wrapped by
+  `tools.channels.ChannelOutbox` when Zendesk, GitHub or Slack is configured, so every side
+  effect is recorded in the `deliveries` table under its own key.
+- Slack: with a bot token and a signing secret, the Bolt app is served at `/slack/events`
+  and the worker posts each new draft to its team's channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+
+from app.api.desk import Desk
+from app.settings import Settings
+from app.store.outbox import StoreOutbox
+
+log = logging.getLogger("sidekick.api")
+
+
+def slack_configured(settings: Settings) -> bool:
+    """Whether the Slack app can run."""
+    return bool(settings.slack_bot_token and settings.slack_signing_secret)
+
+
+def channel_outbox(settings: Settings, ledger: StoreOutbox) -> Any:
+    """The graph's outbox: the real channels over the ledger, or the ledger alone."""
+    zendesk = github = slack = None
+    if settings.zendesk_subdomain and settings.zendesk_email and settings.zendesk_token:
+        from tools.zendesk import make_zendesk
+
+        zendesk = make_zendesk(settings)
+    if settings.github_repo:
+        from tools.github import make_github
+
+        github = make_github(settings)
+    if settings.slack_bot_token:
+        from tools.slack import make_slack_client
+
+        slack = make_slack_client(settings)
+    if zendesk is None and github is None and slack is None:
+        return ledger
+    from tools.channels import ChannelOutbox
+
+    return ChannelOutbox(ledger, zendesk=zendesk, github=github, slack=slack,
+                         cs_channel=settings.slack_cs_channel)
+
+
+def add_slack_route(app: FastAPI, settings: Settings) -> bool:
+    """Route /slack/events to the Bolt handler the lifespan builds; False without Slack."""
+    if not slack_configured(settings):
+        return False
+    from fastapi import Request
+
+    async def slack_events(request: Request) -> Any:
+        # Bolt verifies X-Slack-Signature (401 on a forged one), acks, then works.
+        return await request.app.state.slack_handler.handle(request)
+
+    slack_events.__annotations__["request"] = Request  # resolved lazily, see app/slack/app.py
+    app.add_api_route("/slack/events", slack_events, methods=["POST"], include_in_schema=False)
+    return True
+
+
+def start_slack(app: FastAPI, settings: Settings, desk: Desk) -> None:
+    """Build the Bolt app on this process's desk and announce new drafts in Slack."""
+    from slack_bolt.adapter.fastapi import SlackRequestHandler
+
+    from app.slack.app import build_slack_app, ticket_sink
+    from app.slack.notify import post_draft
+    from tools.slack import make_slack_client
+
+    client = make_slack_client(settings)
+    bolt = build_slack_app(settings, desk.service, sink=ticket_sink(desk.accept),
+                           escalations=desk, decide=desk.decide, client=client)
+    app.state.slack_handler = SlackRequestHandler(bolt)
+    desk.on_triaged = lambda ticket_id: post_draft(client, settings, desk.service, ticket_id)

@@ -1,0 +1,46 @@
+"""`sidekick serve`: the HTTP API and the background worker in one process (uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+
+from app.cli import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `serve` subcommand."""
+    parser = sub.add_parser("serve", help="run the HTTP API and the triage worker")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    parser.add_argument("--log-level", default="info",
+                        choices=["critical", "error", "warning", "info", "debug"])
+    parser.set_defaults(func=run)
+
+
+def _already_handled(signum: int, frame: object) -> None:
+    """Ignore a signal uvicorn re-raises after its graceful shutdown (already handled)."""
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C or SIGTERM, then drain the worker and exit 0."""
+    import uvicorn
+
+    from app.api.main import InsecureConfig, create_app
+    from app.settings import get_settings
+
+    try:
+        app = create_app(get_settings())
+    except InsecureConfig as exc:
+        raise UsageError(str(exc)) from None
+    # TRICKY: uvicorn (>= 0.29) restores the previous handlers after its graceful shutdown
+    # and raises the captured signal again; with these no-op handlers in place that
+    # re-raise ends the process with 0 instead of dying of SIGTERM / KeyboardInterrupt.
+    signal.signal(signal.SIGTERM, _already_handled)
+    signal.signal(signal.SIGINT, _already_handled)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
+                            lifespan="on")
+    server = uvicorn.Server(config)
+    server.run()
+    # A failed startup (port taken, database down) leaves `started` false.
+    return 0 if server.started else 1

@@ -1,0 +1,138 @@
+"""Block Kit JSON for Sidekick's Slack messages and modals, built here and nowhere else.
+
+Inputs are plain dicts: a triage result (`TriageResult.model_dump(mode="json")`) and, when
+known, the ticket (the Ticket contract). Every button carries the ticket id as its `value`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+APPROVE, EDIT, REASSIGN, REJECT = ("sidekick_approve", "sidekick_edit", "sidekick_reassign",
+                                   "sidekick_reject")
+EDIT_VIEW, REASSIGN_VIEW = "sidekick_edit_view", "sidekick_reassign_view"
+DRAFT_INPUT, TEAM_INPUT = "draft_input", "team_input"
+#: Slack refuses a section whose text is longer than 3000 characters.
+_SECTION_MAX = 2900
+_VERBS = {"approve": "Approved & sent", "edit": "Edited & sent", "reassign": "Reassigned",
+          "reject": "Rejected"}
+
+
+def _clip(text: str, limit: int = _SECTION_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}}
+
+
+def _quote(text: str) -> str:
+    return "\n".join("> " + line for line in (text or " ").splitlines() or [" "])
+
+
+def _button(text: str, action_id: str, ticket_id: str, style: str | None = None
+            ) -> dict[str, Any]:
+    button: dict[str, Any] = {"type": "button", "action_id": action_id, "value": ticket_id,
+                              "text": {"type": "plain_text", "text": text, "emoji": True}}
+    if style:
+        button["style"] = style
+    return button
+
+
+def summary_blocks(result: dict[str, Any], ticket: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The header and the facts: subject, team, priority, confidence, kind, requester."""
+    ticket = ticket or {}
+    subject = ticket.get("subject") or (ticket.get("body") or "")[:80] or result["ticket_id"]
+    requester = (ticket.get("requester") or {}).get("name") or "unknown"
+    plan = (ticket.get("organization") or {}).get("plan") or "unknown plan"
+    confidence = f"{float(result.get('team_confidence', 0)):.0%}"
+    if result.get("team_uncertain"):
+        confidence += " (uncertain)"
+    link = f"<{ticket['url']}|{result['ticket_id']}>" if ticket.get("url") else result["ticket_id"]
+    fields = [("Team", result.get("team")), ("Priority", result.get("priority")),
+              ("Confidence", confidence), ("Kind", result.get("kind")),
+              ("Requester", f"{requester} ({plan})"), ("Ticket", link)]
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": _clip(f"🎫 {subject}", 150)}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"}
+                                       for k, v in fields]},
+    ]
+
+
+def passages_blocks(passages: Iterable[dict[str, Any]], limit: int = 5) -> list[dict[str, Any]]:
+    """The cited passages as a bulleted list of links with scores."""
+    lines = [f"• <{p['url']}|{p['title']}> ({float(p.get('score', 0)):.2f})" if p.get("url")
+             else f"• {p['title']} ({float(p.get('score', 0)):.2f})"
+             for p in list(passages)[:limit]]
+    return [_section("*Cited passages*\n" + "\n".join(lines))] if lines else []
+
+
+def draft_message(result: dict[str, Any], ticket: dict[str, Any] | None = None
+                  ) -> tuple[str, list[dict[str, Any]]]:
+    """The review message: (fallback text, blocks) with the four decision buttons."""
+    tid, draft = result["ticket_id"], result.get("draft") or {}
+    issue = result.get("issue") or {}
+    blocks = summary_blocks(result, ticket) + passages_blocks(result.get("passages") or [])
+    if issue.get("action") in ("link", "create"):
+        what = (f"link <{issue['url']}|{issue.get('title') or issue['url']}>"
+                if issue.get("action") == "link" and issue.get("url")
+                else f"create “{issue.get('title') or 'a new issue'}”")
+        blocks.append(_section(f"*GitHub issue*: {what}"))
+    visibility = "public reply" if draft.get("public", True) else "internal note"
+    blocks.append(_section(f"*Draft* ({visibility}, then {draft.get('status_after')})\n"
+                           + _quote(draft.get("body", ""))))
+    if draft.get("internal_note"):
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": _clip(f"Note: {draft['internal_note']}", 2000)}]})
+    blocks.append({"type": "actions", "block_id": "sidekick_decision", "elements": [
+        _button("Approve & send", APPROVE, tid, "primary"), _button("Edit", EDIT, tid),
+        _button("Reassign", REASSIGN, tid), _button("Reject", REJECT, tid, "danger")]})
+    text = f"Draft for {tid} ({result.get('team')}, {result.get('priority')})"
+    return text, blocks
+
+
+def decided_message(result: dict[str, Any], ticket: dict[str, Any] | None, *, action: str,
+                    user_id: str, sent: str | None = None, detail: str | None = None
+                    ) -> tuple[str, list[dict[str, Any]]]:
+    """The review message after a decision: who decided, and what was sent (no buttons)."""
+    verb = _VERBS.get(action, action)
+    line = f"*{verb}* by <@{user_id}>" + (f" — {detail}" if detail else "")
+    blocks = summary_blocks(result, ticket) + [_section(line)]
+    if sent:
+        blocks.append(_section("*What was sent*\n" + _quote(sent)))
+    return f"{result['ticket_id']}: {verb.lower()} by <@{user_id}>", blocks
+
+
+def edit_modal(ticket_id: str, body: str, *, channel: str, ts: str) -> dict[str, Any]:
+    """A modal with the draft in a multiline input."""
+    return {
+        "type": "modal", "callback_id": EDIT_VIEW,
+        "private_metadata": json.dumps({"ticket_id": ticket_id, "channel": channel, "ts": ts}),
+        "title": {"type": "plain_text", "text": "Edit the draft"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [{"type": "input", "block_id": DRAFT_INPUT,
+                    "label": {"type": "plain_text", "text": f"Reply for {ticket_id}"},
+                    "element": {"type": "plain_text_input", "action_id": DRAFT_INPUT,
+                                "multiline": True, "initial_value": body[:3000]}}],
+    }
+
+
+def reassign_modal(ticket_id: str, teams: Iterable[tuple[str, str]], *, current: str,
+                   channel: str, ts: str) -> dict[str, Any]:
+    """A modal with a static_select of the teams (slug, name) from the teams file."""
+    options = [{"text": {"type": "plain_text", "text": name[:75]}, "value": slug}
+               for slug, name in teams if slug != current]
+    return {
+        "type": "modal", "callback_id": REASSIGN_VIEW,
+        "private_metadata": json.dumps({"ticket_id": ticket_id, "channel": channel, "ts": ts}),
+        "title": {"type": "plain_text", "text": "Reassign"},
+        "submit": {"type": "plain_text", "text": "Reassign"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [{"type": "input", "block_id": TEAM_INPUT,
+                    "label": {"type": "plain_text", "text": f"New team for {ticket_id}"},
+                    "element": {"type": "static_select", "action_id": TEAM_INPUT,
+                                "options": options[:100]}}],
+    }

@@ -1,0 +1,1 @@
+"""Bolt listeners, one module per kind (actions, views, events), each with `register(app)`."""

@@ -1,0 +1,74 @@
+"""The decision flow shared by buttons and modals: check the rotation, decide, update."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from slack_sdk import WebClient
+
+from agent.decisions import Decision
+from app.service import NotAwaitingReview, UnknownTicket
+from app.slack.app import SlackDeps
+from app.slack.blocks import decided_message
+from app.slack.notify import post_draft
+
+log = logging.getLogger(__name__)
+
+
+def deps_of(context: Any) -> SlackDeps:
+    """The SlackDeps the app's middleware put in the context."""
+    return context["sidekick"]
+
+
+def tell(client: WebClient, channel: str, user: str, text: str) -> None:
+    """An ephemeral message only `user` sees."""
+    client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+
+def allowed(deps: SlackDeps, client: WebClient, *, ticket_id: str, user: str, channel: str
+            ) -> bool:
+    """Whether `user` is on the rotation of the ticket's team (else tell them)."""
+    try:
+        team = deps.service.get(ticket_id).team
+    except UnknownTicket:
+        tell(client, channel, user, f"Sidekick has no ticket {ticket_id}.")
+        return False
+    if deps.may_decide(team, user):
+        return True
+    tell(client, channel, user, f"You're not on the {team} rotation, so you can't decide on "
+                                f"{ticket_id}. Ask this week's support hero.")
+    return False
+
+
+def apply_decision(deps: SlackDeps, client: WebClient, *, ticket_id: str, user: str,
+                   channel: str, ts: str, **decision: Any) -> bool:
+    """Resume the ticket's thread once and show the outcome in the review message."""
+    if not allowed(deps, client, ticket_id=ticket_id, user=user, channel=channel):
+        return False
+    action = decision["action"]
+    with deps.ticket_lock(ticket_id):
+        try:
+            decide = deps.decide or deps.service.decide
+            result = decide(ticket_id, Decision(by=f"slack:{user}", **decision))
+        except NotAwaitingReview:
+            tell(client, channel, user, f"{ticket_id} was already decided on; nothing was sent "
+                                        "again.")
+            return False
+        except (UnknownTicket, ValueError, ValidationError) as exc:
+            tell(client, channel, user, f"Could not {action} {ticket_id}: {exc}")
+            return False
+    state = deps.service.state(ticket_id)
+    res = result.model_dump(mode="json")
+    delivery = state.get("delivery") or {}
+    sent = delivery.get("body") or (res["draft"]["body"] if action in ("approve", "edit")
+                                     else None)
+    detail = {"reassign": f"to {decision.get('team')}",
+              "reject": decision.get("reason")}.get(action)
+    text, blocks = decided_message(res, state["ticket"].model_dump(mode="json"), action=action,
+                                   user_id=user, sent=sent, detail=detail)
+    client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+    if action == "reassign":
+        post_draft(client, deps.settings, deps.service, ticket_id)
+    return True

@@ -1,0 +1,77 @@
+"""Button clicks on a review message: Approve & send, Edit, Reassign, Reject."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from app.slack.blocks import APPROVE, EDIT, REASSIGN, REJECT, edit_modal, reassign_modal
+from app.slack.listeners._decide import allowed, apply_decision, deps_of
+
+log = logging.getLogger(__name__)
+
+
+def _where(body: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(ticket id, user, channel, message ts) of a block action."""
+    container = body.get("container") or {}
+    return (body["actions"][0]["value"], body["user"]["id"],
+            container.get("channel_id") or body["channel"]["id"],
+            container.get("message_ts") or body["message"]["ts"])
+
+
+def _first_click(context: Any, body: dict[str, Any]) -> bool:
+    """False for a delivery of a click already handled (a retry of the same request)."""
+    action = body["actions"][0]
+    return deps_of(context).seen.first_time(f"action:{action['action_id']}:{action['action_ts']}")
+
+
+def approve(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Approve & send: the draft goes out as it is."""
+    ack()
+    if _first_click(context, body):
+        tid, user, channel, ts = _where(body)
+        apply_decision(deps_of(context), client, ticket_id=tid, user=user, channel=channel,
+                       ts=ts, action="approve")
+
+
+def reject(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Reject: nothing is sent."""
+    ack()
+    if _first_click(context, body):
+        tid, user, channel, ts = _where(body)
+        apply_decision(deps_of(context), client, ticket_id=tid, user=user, channel=channel,
+                       ts=ts, action="reject", reason="Rejected in Slack")
+
+
+def edit(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Edit: open a modal with the draft; its submission is handled in views.py."""
+    ack()
+    deps = deps_of(context)
+    tid, user, channel, ts = _where(body)
+    if allowed(deps, client, ticket_id=tid, user=user, channel=channel):
+        draft = deps.service.get(tid).draft.body
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=edit_modal(tid, draft, channel=channel, ts=ts))
+
+
+def reassign(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Reassign: open a team picker; its submission is handled in views.py."""
+    ack()
+    deps = deps_of(context)
+    tid, user, channel, ts = _where(body)
+    if allowed(deps, client, ticket_id=tid, user=user, channel=channel):
+        current = deps.service.get(tid).team
+        teams = [(t.slug, t.name) for t in deps.teams]
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=reassign_modal(tid, teams, current=current, channel=channel, ts=ts))
+
+
+def register(app: App) -> None:
+    """Attach the button listeners."""
+    app.action(APPROVE)(approve)
+    app.action(REJECT)(reject)
+    app.action(EDIT)(edit)
+    app.action(REASSIGN)(reassign)

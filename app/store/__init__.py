@@ -1,0 +1,1 @@
+"""The relational store: tickets, triage results, decisions and deliveries (SQLAlchemy 2)."""

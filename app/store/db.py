@@ -1,0 +1,70 @@
+"""Engines, sessions and migrations: SQLite under SIDEKICK_HOME or PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def database_url(settings: Settings) -> str:
+    """The SQLAlchemy URL: `SIDEKICK_DATABASE_URL`, or a SQLite file under the home."""
+    url = settings.database_url
+    if not url:
+        return f"sqlite:///{settings.home / 'sidekick.db'}"
+    # Plain libpq URLs name the driver we ship (psycopg 3), not psycopg2.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def is_postgres(url: str) -> bool:
+    """Whether the URL is a PostgreSQL one."""
+    return url.startswith("postgresql")
+
+
+def libpq_url(url: str) -> str:
+    """The same database as a libpq connection string (for psycopg and PostgresSaver)."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+def make_engine(url: str) -> Engine:
+    """An engine; SQLite files get WAL and a busy timeout so threads wait instead of failing."""
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to Alembic's head (what `sidekick serve` does on start)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")

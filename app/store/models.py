@@ -1,0 +1,105 @@
+"""The store's tables as typed SQLAlchemy 2 models.
+
+A ticket row is the unit of work: its `status` moves
+accepted → triaging → awaiting_review → deciding → delivered | rejected (a reassignment goes
+back to awaiting_review), or `failed` when triage raised. The graph's checkpoint stays the
+truth about a thread; these rows are what the API lists, filters and locks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: JSON everywhere, JSONB on PostgreSQL.
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+TICKET_STATUSES = (
+    "accepted",
+    "triaging",
+    "awaiting_review",
+    "deciding",
+    "delivered",
+    "rejected",
+    "failed",
+)
+OPEN_STATUSES = ("accepted", "triaging", "awaiting_review", "deciding", "failed")
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware (SQLite gives it back naive: see `as_utc`)."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A datetime read from either database, as an aware UTC datetime."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """The declarative base; `Base.metadata` is what Alembic compares against."""
+
+
+class TicketRow(Base):
+    """One accepted ticket and where it is in its life."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    status: Mapped[str] = mapped_column(String(32), index=True, default="accepted")
+    team: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    priority: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    triaged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class TriageResultRow(Base):
+    """The latest triage result of a ticket (the `GET /drafts/{id}` body)."""
+
+    __tablename__ = "triage_results"
+
+    ticket_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    result: Mapped[dict[str, Any]] = mapped_column(Json)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DecisionRow(Base):
+    """A person's decision: who, when, which action and what it changed."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    changes: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class DeliveryRow(Base):
+    """One side effect, at most once per idempotency key."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    ticket_id: Mapped[str] = mapped_column(String(200), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: Null while the send is reserved but not confirmed (a crash in between is retried).
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)

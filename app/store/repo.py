@@ -1,0 +1,166 @@
+"""Repository functions over the store: each takes a Session and does one thing.
+
+Claims are conditional UPDATEs (`... WHERE id = ? AND status = ?`), atomic on SQLite and
+PostgreSQL alike, so two workers (or two clicks) can never both win the same ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from agent.models import PRIORITY_ORDER, Ticket
+from agent.policy import priority_for
+from app.store.models import (
+    OPEN_STATUSES,
+    DecisionRow,
+    TicketRow,
+    TriageResultRow,
+    utcnow,
+)
+
+
+def insert_ignore(session: Session, table: Any, values: dict[str, Any], key: str) -> bool:
+    """INSERT the row unless one with the same `key` exists; True when this call inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])
+            .returning(table.c[key]))
+    # TRICKY: RETURNING, not rowcount: psycopg reports a skipped conflict as one row.
+    return session.execute(stmt).first() is not None
+
+
+def _rowcount(session: Session, stmt: Any) -> int:
+    """Rows an UPDATE matched (accurate for UPDATE on both drivers)."""
+    return cast(CursorResult, session.execute(stmt)).rowcount or 0
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def accept_ticket(session: Session, ticket: Ticket) -> bool:
+    """Store a new ticket as `accepted`; False (and nothing changed) when the id exists."""
+    values = {
+        "id": ticket.id,
+        "source": ticket.source,
+        "payload": ticket.model_dump(mode="json"),
+        "status": "accepted",
+        "priority": priority_for(ticket).priority,
+        "created_at": _parse_time(ticket.created_at),
+        "received_at": utcnow(),
+    }
+    return insert_ignore(session, TicketRow.__table__, values, "id")
+
+
+def get_ticket(session: Session, ticket_id: str) -> TicketRow | None:
+    """The ticket row, or None."""
+    return session.get(TicketRow, ticket_id)
+
+
+def move(session: Session, ticket_id: str, *, frm: str | Sequence[str], to: str,
+         **fields: Any) -> bool:
+    """Set the status to `to` only if it is `frm` now; True when this call moved it."""
+    allowed = (frm,) if isinstance(frm, str) else tuple(frm)
+    stmt = (
+        update(TicketRow)
+        .where(TicketRow.id == ticket_id, TicketRow.status.in_(allowed))
+        .values(status=to, **fields)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(_rowcount(session, stmt))
+
+
+def ids_in_status(session: Session, status: str, limit: int | None = None) -> list[str]:
+    """Ticket ids in one status, oldest received first."""
+    stmt = select(TicketRow.id).where(TicketRow.status == status).order_by(
+        TicketRow.received_at, TicketRow.id
+    )
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def escalate(session: Session, ticket_id: str) -> bool:
+    """Mark a ticket CS-escalated: first in the queue (`urgent`). False when unknown."""
+    row = session.get(TicketRow, ticket_id, with_for_update=True)
+    if row is None:
+        return False
+    row.payload = {**row.payload, "cs_escalated": True}
+    row.priority = "urgent"
+    return True
+
+
+def requeue_stuck(session: Session) -> int:
+    """Put tickets left `triaging` by a dead process back to `accepted`; how many."""
+    stmt = (
+        update(TicketRow)
+        .where(TicketRow.status == "triaging")
+        .values(status="accepted")
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(session, stmt)
+
+
+def save_result(session: Session, ticket_id: str, result: dict[str, Any]) -> None:
+    """Store (or replace) the ticket's latest triage result and copy its team onto the row."""
+    row = session.get(TriageResultRow, ticket_id)
+    if row is None:
+        session.add(TriageResultRow(ticket_id=ticket_id, result=result, updated_at=utcnow()))
+    else:
+        row.result, row.updated_at = result, utcnow()
+    session.execute(
+        update(TicketRow)
+        .where(TicketRow.id == ticket_id)
+        .values(team=result.get("team") or None, priority=result.get("priority"))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def get_result(session: Session, ticket_id: str) -> dict[str, Any] | None:
+    """The stored triage result, or None."""
+    row = session.get(TriageResultRow, ticket_id)
+    return row.result if row else None
+
+
+def record_decision(session: Session, ticket_id: str, *, action: str, by: str,
+                    at: datetime, changes: dict[str, Any]) -> DecisionRow:
+    """Append a decision row."""
+    row = DecisionRow(ticket_id=ticket_id, action=action, by=by, at=at, changes=changes)
+    session.add(row)
+    return row
+
+
+def decisions(session: Session, ticket_id: str) -> list[DecisionRow]:
+    """A ticket's decisions, oldest first."""
+    stmt = select(DecisionRow).where(DecisionRow.ticket_id == ticket_id).order_by(DecisionRow.id)
+    return list(session.scalars(stmt))
+
+
+def open_queue(session: Session, *, team: str | None = None, status: str | None = None
+               ) -> list[tuple[TicketRow, dict[str, Any] | None]]:
+    """Open tickets (or those in `status`) in the handbook's order, oldest first within one."""
+    stmt = select(TicketRow, TriageResultRow.result).outerjoin(
+        TriageResultRow, TriageResultRow.ticket_id == TicketRow.id
+    )
+    if status:
+        stmt = stmt.where(TicketRow.status == status)
+    else:
+        stmt = stmt.where(TicketRow.status.in_(OPEN_STATUSES))
+    if team:
+        stmt = stmt.where(TicketRow.team == team)
+    rows = [(row, result) for row, result in session.execute(stmt)]
+    rank = {p: i for i, p in enumerate(PRIORITY_ORDER)}
+    rows.sort(key=lambda pair: (rank.get(pair[0].priority, len(rank)),
+                                 pair[0].created_at or pair[0].received_at, pair[0].id))
+    return rows

@@ -1,0 +1,151 @@
+"""A local Slack Web API (the methods Sidekick calls), for slack_sdk's WebClient.
+
+`POST|GET /api/{method}` with form, JSON or query arguments, answering `{"ok": true, ...}`
+as Slack does (`{"ok": false, "error": ...}` for unknown channels, users or tokens).
+Channels hold messages (with `thread_ts` and `metadata`), so `conversations.replies` returns
+what `chat.postMessage` posted. Also builds signed requests the way Slack sends them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from fakes.http_base import FakeServer, Request
+
+BOT_USER = "UBOT"
+
+
+def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's request-signing headers for `body`: v0=HMAC-SHA256(secret, v0:ts:body)."""
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def interaction_body(payload: dict[str, Any]) -> str:
+    """An interactivity request body: form-encoded `payload=<json>`."""
+    return urlencode({"payload": json.dumps(payload)})
+
+
+class FakeSlack(FakeServer):
+    """One workspace: users and channels of messages."""
+
+    def __init__(self, token: str = "xoxb-test") -> None:
+        super().__init__()
+        self.token = token
+        self.users: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.views: list[dict[str, Any]] = []
+        self._ts = 1_700_000_000.0
+
+    @property
+    def api_url(self) -> str:
+        """The base URL to hand to WebClient."""
+        return f"{self.url}/api/"
+
+    def add_user(self, uid: str, real_name: str) -> None:
+        """A workspace member."""
+        self.users[uid] = {"id": uid, "name": real_name.split()[0].lower(),
+                           "real_name": real_name,
+                           "profile": {"real_name": real_name, "display_name": real_name}}
+
+    def post(self, channel: str, text: str, *, user: str, thread_ts: str | None = None
+             ) -> str:
+        """Seed a message (a customer's) and return its ts."""
+        return self._post(channel, {"text": text, "user": user, "thread_ts": thread_ts})["ts"]
+
+    def _next_ts(self) -> str:
+        self._ts += 1
+        return f"{self._ts:.6f}"
+
+    def _post(self, channel: str, args: dict[str, Any]) -> dict[str, Any]:
+        ts = self._next_ts()
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        blocks = args.get("blocks")
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        msg = {"type": "message", "ts": ts, "user": args.get("user", BOT_USER),
+               "text": args.get("text", ""), "blocks": blocks or [],
+               "thread_ts": args.get("thread_ts") or None, "metadata": metadata}
+        self.messages.setdefault(channel, []).append(msg)
+        return msg
+
+    def posted(self, method: str) -> list[dict[str, Any]]:
+        """The arguments of each call to a Web API method."""
+        return [self.args(r) for r in self.calls(path=f"/api/{method}")]
+
+    @staticmethod
+    def args(req: Request) -> dict[str, Any]:
+        """A call's arguments, wherever the client put them."""
+        out = {k: v[0] for k, v in req.query.items()}
+        if isinstance(req.body, dict):
+            out.update(req.body)
+        return out
+
+    def route(self, req: Request) -> tuple[int, Any, dict[str, str]]:
+        """Slack's answers."""
+        method = req.path.removeprefix("/api/")
+        if req.headers.get("authorization") != f"Bearer {self.token}":
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return 404, {"ok": False, "error": "unknown_method"}, {}
+        return 200, handler(self.args(req)), {}
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "sidekick",
+                "team_id": "T1", "user_id": BOT_USER, "bot_id": "B1",
+                "is_enterprise_install": False}
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        msg = self._post(args["channel"], args)
+        return {"ok": True, "channel": args["channel"], "ts": msg["ts"], "message": msg}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        for msg in self.messages.get(args["channel"], []):
+            if msg["ts"] == args["ts"]:
+                msg["text"] = args.get("text", msg["text"])
+                msg["blocks"] = args.get("blocks", msg["blocks"])
+                return {"ok": True, "channel": args["channel"], "ts": args["ts"],
+                        "text": msg["text"]}
+        return {"ok": False, "error": "message_not_found"}
+
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        self.views.append(view)
+        return {"ok": True, "view": {**view, "id": f"V{len(self.views)}"}}
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        msgs = self.messages.get(args.get("channel", ""), [])
+        ts = args.get("ts")
+        root = next((m for m in msgs if m["ts"] == ts), None)
+        if root is None:
+            return {"ok": False, "error": "thread_not_found"}
+        if root.get("thread_ts") and root["thread_ts"] != ts:
+            return {"ok": True, "messages": [root], "has_more": False}  # a reply alone
+        thread = [root] + [m for m in msgs if m.get("thread_ts") == ts and m is not root]
+        include_md = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        out = [{k: v for k, v in m.items() if include_md or k != "metadata"} for m in thread]
+        return {"ok": True, "messages": out, "has_more": False}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        msgs = self.messages.get(args.get("channel", ""), [])
+        top = [m for m in reversed(msgs) if not m.get("thread_ts")][: int(args.get("limit", 100))]
+        include_md = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        out = [{k: v for k, v in m.items() if include_md or k != "metadata"} for m in top]
+        return {"ok": True, "messages": out, "has_more": False}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(args.get("user", ""))
+        return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}

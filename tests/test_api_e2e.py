@@ -1,0 +1,88 @@
+"""End to end through `sidekick serve`'s app: Zendesk webhook → triage → Slack → click → once.
+
+The real clients (zenpy, slack_sdk, httpx) talk to the local fake servers; the store and
+checkpointer run on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from db_fixtures import TOKEN, WEBHOOK_SECRET, runtime_of
+from fakes.github_server import FakeGitHub
+from fakes.slack_server import FakeSlack
+from fakes.zendesk_server import FakeZendesk
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from slack_helpers import HERO, SECRET, block_action, post_interaction, wait_for
+from sqlalchemy.orm import Session
+
+from app.api.main import create_app
+from app.api.routes.zendesk_webhook import SIGNATURE, TIMESTAMP, sign
+from app.slack.blocks import APPROVE
+from app.store import repo
+
+SLACK_TOKEN = "xoxb-test"
+
+
+@pytest.fixture
+def world():
+    with FakeZendesk() as zd, FakeGitHub() as gh, FakeSlack(SLACK_TOKEN) as slack:
+        yield zd, gh, slack
+
+
+def _webhook(client: TestClient, detail: dict) -> int:
+    event = {"type": "zen:event-type:ticket.created", "account_id": 1, "id": "e1",
+             "time": "2026-11-26T01:00:00Z", "zendesk_event_version": "2022-11-06",
+             "subject": f"zen:ticket:{detail['id']}", "detail": detail, "event": {}}
+    body = json.dumps(event).encode()
+    stamp = "2026-11-26T01:00:00Z"
+    return client.post("/webhooks/zendesk", content=body, headers={
+        SIGNATURE: sign(WEBHOOK_SECRET, stamp, body), TIMESTAMP: stamp,
+        "Content-Type": "application/json"}).status_code
+
+
+def test_webhook_to_slack_click_to_one_zendesk_comment_and_one_issue(
+        api_settings, warm_context, world):
+    zd, gh, slack = world
+    zd.add_user(5, "Ada Lovelace", "ada@example.com")
+    zd.add_ticket(4900, subject="Session recordings are blank",
+                  description="Every replay shows a blank screen.", requester_id=5)
+    teams = warm_context.teams
+    settings = api_settings.model_copy(update={
+        "zendesk_subdomain": "acme", "zendesk_email": "hero@example.com",
+        "zendesk_token": SecretStr("zd-token"), "zendesk_url": zd.url,
+        "github_repo": gh.repo, "github_token": SecretStr(gh.token), "github_api_url": gh.url,
+        "slack_bot_token": SecretStr(SLACK_TOKEN), "slack_signing_secret": SecretStr(SECRET),
+        "slack_api_url": slack.api_url,
+        "slack_team_channels": {t.slug: f"C{t.slug.upper().replace('-', '')}" for t in teams},
+        "slack_rotation": {t.slug: [HERO] for t in teams},
+    })
+    app = create_app(settings, context=warm_context, start_worker=False)
+    with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        assert _webhook(client, {"id": "4900", "subject": "Session recordings are blank",
+                                 "description": "Every replay shows a blank screen.",
+                                 "requester_id": "5", "priority": "NORMAL"}) == 202
+        assert runtime_of(client).worker.drain() == ["zd-4900"]
+        [call] = slack.posted("chat.postMessage")
+        [message] = slack.messages[call["channel"]]
+        result = client.get("/drafts/zd-4900").json()
+        assert result["issue"]["action"] == "create"
+        for action_ts in ("9.1", "9.1", "9.2"):  # Slack's retry, then a double click
+            response = post_interaction(client, block_action(
+                APPROVE, "zd-4900", user=HERO, channel=call["channel"], ts=message["ts"],
+                action_ts=action_ts))
+            assert response.status_code == 200
+        wait_for(lambda: client.get("/tickets/zd-4900").json()["status"] == "delivered")
+        wait_for(lambda: slack.posted("chat.update"))
+        [comment] = zd.posted_comments(4900)
+        [issue] = gh.issues
+        assert comment["public"] is True and issue["html_url"] in comment["body"]
+        assert zd.tickets[4900]["status"] == result["draft"]["status_after"]
+        ledger = runtime_of(client).outbox.deliveries("zd-4900")
+        assert sum(d["key"].endswith(":done") for d in ledger) == 1
+        with Session(runtime_of(client).engine) as session:
+            assert [d.action for d in repo.decisions(session, "zd-4900")] == ["approve"]
+        assert client.post("/drafts/zd-4900/approve").status_code == 409
+        assert len(zd.posted_comments(4900)) == 1
