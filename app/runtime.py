@@ -64,10 +64,10 @@ def build_engine(settings: Settings) -> Engine:
 def build_context(settings: Settings, *, engine: Engine | None = None) -> Context:
     """Everything a graph run needs, built from the settings."""
     from agent.classifier import load_or_train
+    from app.store.outbox import store_outbox
     from knowledge.issues import ChromaIssueIndex
     from knowledge.search import HybridRetriever
     from knowledge.store import open_store
-    from app.store.outbox import store_outbox
 
     teams = load_teams(settings.teams_file)
     embedder = MiniLMEmbedder()

@@ -59,7 +59,8 @@ class MiniLMEmbedder:
 
     model_id = MODEL_ID
 
-    def __init__(self, *, cache_size: int = 4096, batch_size: int = 32, threads: int = 0) -> None:
+    # Batches of 8: measured 40-47 texts/s against 24-28 with 32 on 2 cores (less padding).
+    def __init__(self, *, cache_size: int = 4096, batch_size: int = 8, threads: int = 0) -> None:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._batch_size = batch_size
@@ -82,6 +83,8 @@ class MiniLMEmbedder:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # Spinning threads burn the other core while waiting; on 2 shared cores that costs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if self._threads:
             options.intra_op_num_threads = self._threads
         session = ort.InferenceSession(
