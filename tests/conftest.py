@@ -37,5 +37,16 @@ def embedder():
     return MiniLMEmbedder()
 
 
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    """A classifier trained once on the shipped examples; tests copy it, never change it."""
+    from agent.classifier import load_or_train
+    from agent.teams import load_teams
+
+    directory = tmp_path_factory.mktemp("classifier")
+    load_or_train(directory, embedder, load_teams())
+    return directory
+
+
 # The store and API fixtures (SQLite and PostgreSQL), in their own module.
 pytest_plugins = ["db_fixtures"]

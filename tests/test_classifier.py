@@ -47,13 +47,6 @@ class CountingEmbedder:
         return self.inner.embed(texts)
 
 
-@pytest.fixture(scope="module")
-def trained_dir(tmp_path_factory, embedder) -> Path:
-    directory = tmp_path_factory.mktemp("classifier")
-    load_or_train(directory, embedder, load_teams())
-    return directory
-
-
 @pytest.fixture
 def classifier_copy(trained_dir: Path, tmp_path: Path) -> Path:
     """A private copy of the trained classifier, for tests that add examples."""

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from agent.classifier import load_or_train
-from agent.teams import load_teams
 from app.cli import main
 
 OUTPUTS = Path(__file__).parent / "outputs"
@@ -31,13 +29,6 @@ ROWS = [
     {"id": "c-4", "subject": "Typo on the careers page", "expected": {"team": "marketing"}},
     {"id": "c-5", "subject": "No labels on this one", "expected": {}},
 ]
-
-
-@pytest.fixture(scope="module")
-def trained_dir(tmp_path_factory, embedder) -> Path:
-    directory = tmp_path_factory.mktemp("classifier")
-    load_or_train(directory, embedder, load_teams())
-    return directory
 
 
 @pytest.fixture
