@@ -6,9 +6,11 @@ The only module that knows which concrete classes sit behind the Context's proto
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from agent.context import Context
 from agent.engines.base import Engine
@@ -61,16 +63,51 @@ def build_engine(settings: Settings) -> Engine:
     return LLMEngine(client, model=settings.llm_model, fallback=offline)
 
 
+class LazyStoreOutbox:
+    """The store's delivery ledger, opened on the first delivery.
+
+    Triage never delivers (only an approval does), so `sidekick triage` pays neither for
+    SQLAlchemy nor for the migration check of the store.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._outbox: Any = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> Any:
+        with self._lock:
+            if self._outbox is None:
+                from app.store.outbox import store_outbox
+
+                self._outbox = store_outbox(self._settings)
+            return self._outbox
+
+    @property
+    def channel(self) -> str:
+        """The ledger's channel name."""
+        return self._open().channel
+
+    def deliver(self, *, key: str, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Record the reply under `key` unless it was delivered already (see StoreOutbox)."""
+        return self._open().deliver(key=key, ticket_id=ticket_id, payload=payload)
+
+    def deliveries(self, ticket_id: str | None = None) -> list[dict[str, Any]]:
+        """What was delivered, oldest first (all tickets, or one)."""
+        return self._open().deliveries(ticket_id)
+
+
 def build_context(settings: Settings, *, engine: Engine | None = None) -> Context:
     """Everything a graph run needs, built from the settings."""
     from agent.classifier import load_or_train
-    from app.store.outbox import store_outbox
     from knowledge.issues import ChromaIssueIndex
     from knowledge.search import HybridRetriever
     from knowledge.store import open_store
 
     teams = load_teams(settings.teams_file)
     embedder = MiniLMEmbedder()
+    # The model loads (0.2-0.4 s, mostly outside the GIL) while Chroma starts.
+    embedder.preload()
     store = open_store(settings.chroma_dir)
     retriever = HybridRetriever(store, embedder)
     retriever.ensure_corpus(settings.corpus_dirs)
@@ -82,7 +119,7 @@ def build_context(settings: Settings, *, engine: Engine | None = None) -> Contex
         retriever=retriever,
         issues=issues if not issues.is_empty() else None,
         engine=engine or build_engine(settings),
-        outbox=store_outbox(settings),
+        outbox=LazyStoreOutbox(settings),
         top_k=settings.top_k,
         confidence_threshold=settings.confidence_threshold,
         link_threshold=settings.link_threshold,

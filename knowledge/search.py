@@ -6,14 +6,18 @@ weighted sum rather than reciprocal-rank fusion because the score is printed and
 it must mean the same thing across queries. The preferred playbook and team pages are also
 guaranteed one slot each.
 
-A warm query costs one embedding (none when the caller passes it), one `count()` and one
-Chroma query. The BM25 index and the chunks' vectors are read from the collection once,
-lazily, and read again only when the collection's size changes (or on `refresh()`).
+A warm query costs one embedding (none when the caller passes it) and one Chroma query.
+The BM25 index and the chunks' vectors are read from the collection once, lazily, and read
+again after an ingest through this retriever (`refresh()`), when a query returns a chunk the
+snapshot lacks, or when the collection's size changed (checked at most every
+`COUNT_RECHECK_S` seconds: `count()` cost as much as the query itself).
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +36,10 @@ SEMANTIC_WEIGHT = 0.7
 #: Added to the score of chunks of the preferred playbook / team pages.
 PLAYBOOK_BONUS = 0.15
 TEAM_BONUS = 0.05
+#: How often (seconds) a query checks whether another process changed the collection's size.
+COUNT_RECHECK_S = 2.0
+#: Prefetched query results kept at most (a batch takes each one within a chunk).
+_PREFETCH_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,10 @@ class HybridRetriever:
         self.candidates = candidates
         self.per_page = per_page
         self._index: _Index | None = None
+        self._counted_at = float("-inf")
         self._lock = threading.Lock()
+        #: Nearest chunks of vectors queried ahead (`prefetch`), taken by the next `search`.
+        self._prefetched: OrderedDict[bytes, dict[str, float]] = OrderedDict()
 
     def ensure_corpus(self, corpus_dirs: Iterable[Path] = (), *,
                       progress: bool = False) -> IngestReport:
@@ -94,15 +105,20 @@ class HybridRetriever:
         return report
 
     def refresh(self) -> None:
-        """Forget the lexical snapshot (after an ingest in this process)."""
+        """Forget the lexical snapshot and prefetched results (after an ingest)."""
         with self._lock:
             self._index = None
+            self._prefetched.clear()
 
     def _current(self, *, force: bool = False) -> _Index:
-        count = self.store.docs.count()
         with self._lock:
-            if force or self._index is None or self._index.count != count:
+            now = time.monotonic()
+            if not force and self._index is not None and now - self._counted_at >= COUNT_RECHECK_S:
+                self._counted_at = now
+                force = self.store.docs.count() != self._index.count
+            if force or self._index is None:
                 self._index = _load_index(self.store.docs)
+                self._counted_at = now
             return self._index
 
     def search(self, query: str, *, k: int = 5, embedding: np.ndarray | None = None,
@@ -130,8 +146,33 @@ class HybridRetriever:
         picked.sort(key=lambda row: -scores[row])
         return [self._passage(index, row, scores[row]) for row in picked]
 
+    def prefetch(self, vectors: np.ndarray) -> None:
+        """Run the semantic half of the coming searches of these vectors as one Chroma query.
+
+        A batch run calls this with its tickets' vectors: one query of 64 vectors costs what
+        about 12 single ones do. Each result is used once, by a `search` with the same vector.
+        """
+        vectors = np.asarray(vectors, dtype=np.float32)
+        index = self._current()
+        if not len(vectors) or not index.count:
+            return
+        found = self.store.docs.query(query_embeddings=vectors.tolist(),
+                                      n_results=min(self.candidates, index.count),
+                                      include=["distances"])
+        with self._lock:
+            for vector, ids, distances in zip(vectors, found["ids"], found["distances"],
+                                              strict=True):
+                self._prefetched[vector.tobytes()] = {
+                    i: 1.0 - float(d) for i, d in zip(ids, distances, strict=True)}
+            while len(self._prefetched) > _PREFETCH_LIMIT:
+                self._prefetched.popitem(last=False)
+
     def _nearest(self, vector: np.ndarray, count: int) -> dict[str, float]:
         """Chunk id → cosine similarity for Chroma's nearest chunks."""
+        with self._lock:
+            ahead = self._prefetched.pop(vector.tobytes(), None)
+        if ahead is not None and len(ahead) == min(self.candidates, count):
+            return ahead
         found = self.store.docs.query(query_embeddings=[vector.tolist()],
                                       n_results=min(self.candidates, count),
                                       include=["distances"])

@@ -47,6 +47,14 @@ class CountingEmbedder:
         return self.inner.embed(texts)
 
 
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    """A classifier this module trains itself (conftest's may be the shipped weights)."""
+    directory = tmp_path_factory.mktemp("classifier-trained")
+    load_or_train(directory, embedder, load_teams(), prebuilt=False)
+    return directory
+
+
 @pytest.fixture
 def classifier_copy(trained_dir: Path, tmp_path: Path) -> Path:
     """A private copy of the trained classifier, for tests that add examples."""
@@ -241,3 +249,57 @@ def test_inference_does_not_import_sklearn(trained_dir):
         "assert 'sklearn' not in sys.modules and 'scipy' not in sys.modules, 'heavy import'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_shipped_weights_are_current(embedder):
+    from agent.classifier import shipped
+    from agent.classifier.fitting import FORMAT_VERSION, shipped_fingerprint, teams_fingerprint
+    from agent.classifier.persistence import read_meta
+
+    rebuild = "stale: run `python -m agent.classifier.shipped` and commit agent/classifier/weights"
+    meta = read_meta(shipped.WEIGHTS_DIR)
+    assert meta is not None, f"no shipped weights; {rebuild}"
+    assert meta["shipped_fingerprint"] == shipped_fingerprint(), f"examples changed; {rebuild}"
+    assert meta["teams_fingerprint"] == teams_fingerprint(load_teams()), f"teams; {rebuild}"
+    assert meta["model_id"] == embedder.model_id, f"embedding model changed; {rebuild}"
+    assert meta["format"] == FORMAT_VERSION, f"format changed; {rebuild}"
+    assert shipped.shipped_model(embedder, load_teams()) is not None, rebuild
+    # numpy arrays and JSON only, and small enough to live in the repository.
+    files = sorted(shipped.WEIGHTS_DIR.iterdir())
+    assert {f.name for f in files} == {"model.npz", "meta.json"}
+    assert sum(f.stat().st_size for f in files) < 400_000
+
+
+def test_a_new_home_installs_the_shipped_weights_without_training(tmp_path, embedder):
+    counting = CountingEmbedder(embedder)
+    classifier = load_or_train(tmp_path / "classifier", counting, load_teams())
+    assert counting.texts == 0, "installing the shipped weights must not embed or train"
+    from agent.classifier import shipped
+
+    assert classifier.meta["token"] == shipped.shipped_model(embedder, load_teams())[1]["token"]
+    assert len(classifier.examples) == len(load_examples(SHIPPED_EXAMPLES, origin="shipped"))
+    # A user's example on top trains as before (and keeps the shipped examples).
+    row = {"id": "t-ship", "subject": "Heatmap overlay offset", "body": "Clicks drawn 40px left.",
+           "expected": {"team": "replay"}}
+    assert classifier.add_examples([row]) == (1, 0)
+    assert classifier.meta["token"] != shipped.shipped_model(embedder, load_teams())[1]["token"]
+
+
+def test_retraining_gives_the_shipped_predictions(trained_dir, embedder):
+    from agent.classifier.shipped import shipped_model
+
+    fresh = load_or_train(trained_dir, embedder, load_teams())
+    found = shipped_model(embedder, load_teams())
+    assert found is not None
+    rows = load_examples(Path(__file__).parents[1] / "evals" / "datasets" / "triage.jsonl",
+                         origin="eval")
+    texts = [e.text for e in rows] + ["\n\n".join(p for p in t if p) for t in TICKETS]
+    subjects = [e.subject_text for e in rows] + [s or b for s, b in TICKETS]
+    vectors, subject_vectors = embedder.embed(texts), embedder.embed(subjects)
+    shipped_p = found[0].team.probabilities(vectors, subject_vectors, texts)
+    fresh_p = fresh._model.team.probabilities(vectors, subject_vectors, texts)
+    assert (shipped_p.argmax(1) == fresh_p.argmax(1)).all()
+    np.testing.assert_allclose(shipped_p, fresh_p, atol=2e-3)
+    kinds = (found[0].kind.probabilities(vectors, None, texts),
+             fresh._model.kind.probabilities(vectors, None, texts))
+    assert (kinds[0].argmax(1) == kinds[1].argmax(1)).all()

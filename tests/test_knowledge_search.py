@@ -197,10 +197,12 @@ def test_a_2fa_ticket_finds_the_2fa_playbook(full):
 
 def test_team_pages_are_preferred_after_a_reassignment(full):
     query = "the numbers on my dashboard look wrong since yesterday"
+    replay = "https://sidekick.dev/playbooks/team-replay"
     without = top_urls(full.search(query, k=5))
     with_team = top_urls(full.search(query, k=5, team="replay"))
-    assert "https://sidekick.dev/playbooks/team-replay" not in without
-    assert "https://sidekick.dev/playbooks/team-replay" in with_team
+    # Without a team the replay page is at best a weak filler; with it, it moves up.
+    assert replay not in without[:3]
+    assert replay in with_team[:3]
     assert len(with_team) == 5
 
 
@@ -257,3 +259,63 @@ def test_snapshot_is_reloaded_when_an_update_keeps_the_count(tmp_path: Path, emb
     other = HybridRetriever(open_store(tmp_path / "chroma"), embedder)
     assert ingest_path(other.store, site, embedder).updated == 1
     assert "sixty days" in retriever.search("refund within sixty days", k=1)[0].text
+
+
+class _CountingCollection:
+    """A Chroma collection that counts `count()` and `query()` calls."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, {"count": 0, "query": 0}
+
+    def count(self):
+        self.calls["count"] += 1
+        return self.inner.count()
+
+    def query(self, **kwargs):
+        self.calls["query"] += 1
+        return self.inner.query(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def _counted(retriever: HybridRetriever) -> _CountingCollection:
+    collection = _CountingCollection(retriever.store.docs)
+    retriever.store.__dict__["docs"] = collection  # the cached property's slot
+    return collection
+
+
+def test_the_size_of_the_collection_is_checked_at_most_every_few_seconds(
+        tmp_path: Path, embedder, monkeypatch):
+    store = open_store(tmp_path / "chroma")
+    site = write_docs(tmp_path / "site")
+    ingest_path(store, site, embedder)
+    monkeypatch.setattr(search_module, "COUNT_RECHECK_S", 3600.0)
+    retriever = HybridRetriever(store, embedder)
+    collection = _counted(retriever)
+    for query in ("blank recordings", "refunds", "posthog-js"):
+        retriever.search(query)
+    assert collection.calls == {"count": 0, "query": 3}
+    # Another process removes a page: the next search after the interval sees it.
+    (site / "contents" / "docs" / "billing" / "refunds.md").unlink()
+    ingest_path(open_store(tmp_path / "chroma"), site, embedder)
+    monkeypatch.setattr(search_module, "COUNT_RECHECK_S", 0.0)
+    assert "Refunds" not in {p.title for p in retriever.search("refund within thirty days")}
+    assert collection.calls["count"] == 1
+
+
+def test_prefetched_searches_give_the_same_passages_with_one_query(full_home, embedder):
+    queries = ["blank recordings", "refund for a usage spike", "ERR_BLOCKED_BY_CLIENT",
+               "two-factor authentication reset"]
+    vectors = embedder.embed(queries)
+    pairs = list(zip(queries, vectors, strict=True))
+    plain = HybridRetriever(open_store(full_home / "chroma"), embedder)
+    expected = [plain.search(q, embedding=v, team="replay") for q, v in pairs]
+    ahead = HybridRetriever(open_store(full_home / "chroma"), embedder)
+    collection = _counted(ahead)
+    ahead.prefetch(vectors)
+    got = [ahead.search(q, embedding=v, team="replay") for q, v in pairs]
+    assert got == expected
+    assert collection.calls["query"] == 1
+    ahead.search(queries[0], embedding=vectors[0])  # each prefetched result is used once
+    assert collection.calls["query"] == 2

@@ -163,9 +163,13 @@ def _subject_matrix(vectors: np.ndarray,
     return np.vstack(rows)
 
 
-def _open(directory: Path, embedder: Embedder, teams: Teams
+def _open(directory: Path, embedder: Embedder, teams: Teams, *, prebuilt: bool = True
           ) -> tuple[list[Example], Model | None, dict[str, Any]]:
-    """Read the examples to train on, and the stored model when it is still current."""
+    """Read the examples to train on, and the stored model when it is still current.
+
+    With no current model and no user-added examples, the weights shipped in the package
+    are installed when they fit (see `shipped.py`): the same training, done in advance.
+    """
     meta = store.read_meta(directory)
     stored = store.read_examples(directory)
     if meta and is_current(meta, directory, embedder, teams):
@@ -178,21 +182,32 @@ def _open(directory: Path, embedder: Embedder, teams: Teams
     # Shipped examples come fresh from the package; the user's own are kept.
     shipped = load_examples(SHIPPED_EXAMPLES, origin="shipped")
     user, _ = dedupe(shipped, [e for e in stored if e.origin != "shipped"])
+    if not user and prebuilt:
+        # Imported here: `python -m agent.classifier.shipped` (the build) runs that module.
+        from agent.classifier.shipped import install
+
+        installed = install(directory, embedder, teams)
+        if installed is not None:
+            store.write_examples(directory, shipped)
+            return shipped, *installed
     return shipped + user, None, {}
 
 
-def load_or_train(classifier_dir: Path, embedder: Embedder, teams: Teams) -> EmbeddingClassifier:
+def load_or_train(classifier_dir: Path, embedder: Embedder, teams: Teams, *,
+                  prebuilt: bool = True) -> EmbeddingClassifier:
     """Load the classifier stored under `classifier_dir`, training it first when needed.
 
-    Trains from the shipped examples on first use; retrains (keeping user-added examples)
-    when the taxonomy, the shipped examples, the embedding model or the format changed.
+    On first use, installs the shipped pre-trained weights when they fit (`prebuilt`), else
+    trains from the shipped examples; retrains (keeping user-added examples) when the
+    taxonomy, the shipped examples, the embedding model or the format changed.
     """
-    classifier, _added, _skipped = add_and_train(classifier_dir, embedder, teams, [])
+    classifier, _added, _skipped = add_and_train(classifier_dir, embedder, teams, [],
+                                                 prebuilt=prebuilt)
     return classifier
 
 
 def add_and_train(classifier_dir: Path, embedder: Embedder, teams: Teams,
-                  rows: Iterable[dict[str, Any] | Example]
+                  rows: Iterable[dict[str, Any] | Example], *, prebuilt: bool = True
                   ) -> tuple[EmbeddingClassifier, int, int]:
     """Run `load_or_train` then `add_examples(rows)`, training at most once.
 
@@ -201,7 +216,7 @@ def add_and_train(classifier_dir: Path, embedder: Embedder, teams: Teams,
 
     """
     directory = Path(classifier_dir)
-    examples, model, meta = _open(directory, embedder, teams)
+    examples, model, meta = _open(directory, embedder, teams, prebuilt=prebuilt)
     fresh, skipped = _new_examples(examples, rows)
     examples = examples + fresh
     if model is None or fresh:

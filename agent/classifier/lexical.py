@@ -8,6 +8,7 @@ the hashed buckets seen in training keep a weight, as a sorted array of bucket i
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from collections import Counter
@@ -31,16 +32,23 @@ def _features(text: str) -> list[str]:
     return features
 
 
+# TRICKY: a memo of a pure function, not a client cache: the team and the kind heads of one
+# prediction read the same text, and hashing it is most of the lexical heads' cost.
+@functools.lru_cache(maxsize=64)
 def bucket_counts(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted hashed bucket ids of a text and their counts."""
+    """Sorted hashed bucket ids of a text and their counts (read-only arrays)."""
     # crc32 rather than hash(): Python salts str hashes per process.
     counts = Counter(zlib.crc32(f.encode("utf-8")) % BUCKETS for f in _features(text))
     if not counts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-    values = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
-    order = np.argsort(ids)
-    return ids[order], values[order]
+        ids, values = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    else:
+        ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        values = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        order = np.argsort(ids)
+        ids, values = ids[order], values[order]
+    ids.setflags(write=False)
+    values.setflags(write=False)
+    return ids, values
 
 
 def project(text: str, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

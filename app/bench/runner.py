@@ -86,10 +86,16 @@ def _children(home: Path, options: BenchOptions, sizes: dict[str, float], workdi
     from app.bench.floor import import_floor_s
     from app.bench.triage import batch_triage, cold_triage_s
 
-    log("import floor…")
-    imports = import_floor_s(int(sizes["imports"]))
-    log("cold triage…")
-    cold = median(cold_triage_s(home, int(sizes["cold"])))
+    # Interleaved, like floor and warm triage: the ratio compares two samples of one load.
+    log("import floor and cold triage, interleaved…")
+    rounds = int(max(sizes["imports"], sizes["cold"]))
+    import_samples, cold_samples = [], []
+    for n in range(rounds):
+        if n < sizes["imports"]:
+            import_samples.append(import_floor_s(1))
+        if n < sizes["cold"]:
+            cold_samples += cold_triage_s(home, 1)
+    imports, cold = median(import_samples), median(cold_samples)
     log(f"batch triage of {options.batch_tickets} tickets…")
     batch = batch_triage(home, options.batch_tickets, workdir)
     return {"import_floor_s": imports, "cold_triage_s": cold,

@@ -31,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
 
     results = []
     with open_service(get_settings()) as service:
-        service.prepare([item.ticket for item in loaded])
-        for item in loaded:
-            outcome = service.triage(item.ticket)
+        # Embeddings are computed a chunk ahead, on another thread, while the graph runs.
+        outcomes = service.triage_many([item.ticket for item in loaded])
+        for item, outcome in zip(loaded, outcomes, strict=True):
             results.append(outcome.result)
             if args.json:
                 print(outcome.result.model_dump_json(), flush=True)
