@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
 
 import pytest
 
@@ -272,13 +271,12 @@ def test_best_sentences_need_real_overlap() -> None:
     assert chosen and chosen[0].passage.url == REPLAY_DOCS
 
 
-def test_drafting_is_fast() -> None:
-    engine, req = OfflineEngine(), request(kind="question")
-    engine.draft(req)  # warm the caches (patterns, templates)
-    started = time.perf_counter()
-    for _ in range(50):
-        engine.draft(req)
-    assert (time.perf_counter() - started) / 50 < 0.005
+def test_a_line_two_chunks_share_is_quoted_once() -> None:
+    # Two chunks of one page often repeat the page's lead sentence.
+    again = REPLAY.model_copy(update={"heading": "Another chunk"})
+    chosen = best_sentences("recordings are blank", [REPLAY, again])
+    quoted = [" ".join(c.sentence.lower().split()) for c in chosen]
+    assert chosen and len(quoted) == len(set(quoted))
 
 
 def test_offline_classify_returns_the_prior_unchanged() -> None:

@@ -23,7 +23,8 @@ from knowledge.embeddings import Embedder
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+#: 2: the kind head reads speech-act features (speech.py) beside the vector.
+FORMAT_VERSION = 2
 
 
 def teams_fingerprint(teams: Teams) -> str:
@@ -70,7 +71,7 @@ def fit_model(examples: list[Example], teams: Teams, cache: store.EmbeddingCache
     team, team_report = fit_target(features, [e.team for e in rows], teams.slugs,
                                    uses_subject=True, folds=folds)
     kind, kind_report = fit_target(features, [e.kind for e in rows], KINDS,
-                                   uses_subject=False, folds=folds)
+                                   uses_subject=False, uses_speech=True, folds=folds)
     meta = {
         "format": FORMAT_VERSION,
         "model_id": cache.embedder.model_id,

@@ -16,6 +16,7 @@ import numpy as np
 from agent.classifier.calibration import expected_calibration_error, fit_blend, fit_temperature
 from agent.classifier.lexical import BUCKETS, bucket_counts
 from agent.classifier.model import Head, LexicalHead, Target, log_softmax, softmax
+from agent.classifier.speech import speech_features
 
 #: Inverse L2 strengths, chosen by 5-fold CV on the shipped examples plus the dev issues.
 DENSE_C = 10.0
@@ -28,12 +29,13 @@ _ABSENT_BIAS = -30.0
 
 @dataclass(frozen=True)
 class Features:
-    """The training matrix of every row: text and subject vectors and lexical counts."""
+    """The training matrix of every row: vectors, lexical counts and speech-act features."""
 
     vectors: np.ndarray
     subject_vectors: np.ndarray
     lexical: Any  # scipy.sparse.csr_matrix of raw bucket counts, (n, BUCKETS)
     is_prototype: np.ndarray
+    speech: np.ndarray
 
     @classmethod
     def build(cls, texts: list[str], vectors: np.ndarray, subject_vectors: np.ndarray,
@@ -51,7 +53,18 @@ class Features:
             (np.concatenate(values) if values else np.zeros(0, np.float32),
              np.concatenate(indices) if indices else np.zeros(0, np.int64), indptr),
             shape=(len(texts), BUCKETS), dtype=np.float32)
-        return cls(vectors, subject_vectors, lexical, np.asarray(is_prototype, dtype=bool))
+        return cls(vectors, subject_vectors, lexical, np.asarray(is_prototype, dtype=bool),
+                   speech_features(texts))
+
+    def dense_input(self, rows: np.ndarray, *, uses_subject: bool, uses_speech: bool
+                    ) -> np.ndarray:
+        """What the dense head of a target reads for `rows` (as Target.probabilities builds)."""
+        parts = [self.vectors[rows]]
+        if uses_subject:
+            parts.append(self.subject_vectors[rows])
+        if uses_speech:
+            parts.append(self.speech[rows])
+        return np.hstack(parts) if len(parts) > 1 else parts[0]
 
 
 @dataclass
@@ -121,29 +134,31 @@ def _fit_lexical(counts: Any, y: np.ndarray, n_classes: int) -> LexicalHead:
 
 
 def fit_heads(features: Features, rows: np.ndarray, y: np.ndarray, n_classes: int,
-              uses_subject: bool) -> tuple[Head, LexicalHead, Head]:
+              uses_subject: bool, uses_speech: bool) -> tuple[Head, LexicalHead, Head]:
     """Fit the dense, lexical and fallback heads on `rows` (labels `y`)."""
     fallback = _fit_linear(features.vectors[rows], y, n_classes, DENSE_C)
     dense = fallback
-    if uses_subject:
-        x = np.hstack([features.vectors[rows], features.subject_vectors[rows]])
+    if uses_subject or uses_speech:
+        x = features.dense_input(rows, uses_subject=uses_subject, uses_speech=uses_speech)
         dense = _fit_linear(x, y, n_classes, DENSE_C)
     lexical = _fit_lexical(features.lexical[rows], y, n_classes)
     return dense, lexical, fallback
 
 
 def _head_log_probs(features: Features, rows: np.ndarray, heads: tuple[Head, LexicalHead, Head],
-                    uses_subject: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    uses_subject: bool, uses_speech: bool
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     dense, lexical, fallback = heads
     vectors = features.vectors[rows]
-    dense_in = np.hstack([vectors, features.subject_vectors[rows]]) if uses_subject else vectors
+    dense_in = features.dense_input(rows, uses_subject=uses_subject, uses_speech=uses_speech)
     lex = _lexical_matrix(features.lexical[rows], lexical.columns) @ lexical.weights
     return (log_softmax(dense.logits(dense_in)), log_softmax(lex + lexical.bias),
             log_softmax(fallback.logits(vectors)))
 
 
 def out_of_fold(features: Features, labeled: np.ndarray, y: np.ndarray, n_classes: int,
-                uses_subject: bool, folds: int, seed: int) -> tuple[np.ndarray, ...] | None:
+                uses_subject: bool, uses_speech: bool, folds: int, seed: int
+                ) -> tuple[np.ndarray, ...] | None:
     """Out-of-fold log-probabilities (dense, lexical, fallback) of the real labeled rows.
 
     Prototype rows (team descriptions) always stay on the training side. Returns None when
@@ -162,8 +177,10 @@ def out_of_fold(features: Features, labeled: np.ndarray, y: np.ndarray, n_classe
         splits = list(splitter.split(evaluable, y[evaluable]))
     for train_pos, test_pos in splits:
         train = np.concatenate([evaluable[train_pos], np.flatnonzero(~real)])
-        heads = fit_heads(features, labeled[train], y[train], n_classes, uses_subject)
-        parts = _head_log_probs(features, labeled[evaluable[test_pos]], heads, uses_subject)
+        heads = fit_heads(features, labeled[train], y[train], n_classes, uses_subject,
+                          uses_speech)
+        parts = _head_log_probs(features, labeled[evaluable[test_pos]], heads, uses_subject,
+                                uses_speech)
         for target, part in zip(out, parts, strict=True):
             target[test_pos] = part
     return (*out, y[evaluable])
@@ -180,7 +197,7 @@ def _confusion(classes: tuple[str, ...], truth: np.ndarray, predicted: np.ndarra
 
 
 def fit_target(features: Features, labels: list[str | None], classes: tuple[str, ...], *,
-               uses_subject: bool, folds: int = 5, seed: int = 0
+               uses_subject: bool, uses_speech: bool = False, folds: int = 5, seed: int = 0
                ) -> tuple[Target, TargetReport]:
     """Calibrate on out-of-fold predictions, then fit the final heads on every labeled row."""
     index = {c: i for i, c in enumerate(classes)}
@@ -188,7 +205,8 @@ def fit_target(features: Features, labels: list[str | None], classes: tuple[str,
     y = np.array([index[labels[i]] for i in labeled], dtype=np.int64)
     real = ~features.is_prototype[labeled]
     report = TargetReport(counts=dict(Counter(classes[v] for v in y[real])))
-    oof = out_of_fold(features, labeled, y, len(classes), uses_subject, folds, seed)
+    oof = out_of_fold(features, labeled, y, len(classes), uses_subject, uses_speech, folds,
+                      seed)
     if oof is not None:
         dense, lexical, fallback, truth = oof
         report.blend, report.temperature = fit_blend(dense, lexical, truth)
@@ -202,9 +220,9 @@ def fit_target(features: Features, labels: list[str | None], classes: tuple[str,
         report.ece = expected_calibration_error(probabilities, truth)
         report.confusion = _confusion(classes, truth, predicted)
     dense_head, lexical_head, fallback_head = fit_heads(
-        features, labeled, y, len(classes), uses_subject)
+        features, labeled, y, len(classes), uses_subject, uses_speech)
     target = Target(classes=classes, dense=dense_head, lexical=lexical_head,
                     fallback=fallback_head, uses_subject=uses_subject, blend=report.blend,
                     temperature=report.temperature,
-                    fallback_temperature=report.fallback_temperature)
+                    fallback_temperature=report.fallback_temperature, uses_speech=uses_speech)
     return target, report

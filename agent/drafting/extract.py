@@ -103,8 +103,14 @@ def best_sentences(
         return []
     need = 1 if len(wanted) < 4 else min_overlap
     candidates = []
+    seen: set[str] = set()
     for rank, passage in enumerate(passages[:MAX_PASSAGES]):
         for position, sentence in enumerate(sentences(passage.text[:MAX_PASSAGE_CHARS])):
+            # Two chunks of one page (or two pages) can repeat a line: quote it once.
+            normalized = " ".join(sentence.lower().split())
+            if normalized in seen:
+                continue
+            seen.add(normalized)
             shared = wanted & _tokens(sentence)
             if len(shared) < need:
                 continue
