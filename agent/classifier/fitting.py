@@ -25,6 +25,11 @@ logger = logging.getLogger(__name__)
 
 #: 2: the kind head reads speech-act features (speech.py) beside the vector.
 FORMAT_VERSION = 2
+#: The sample weight of a labeled ticket the user added (`sidekick train`) against 1 for a
+#: shipped example: the team's own history is what its next tickets will look like.
+OWN_HISTORY_WEIGHT = 2.0
+#: Origins that are ours, not the user's.
+_OURS = ("shipped", "prototype")
 
 
 def teams_fingerprint(teams: Teams) -> str:
@@ -62,7 +67,8 @@ def fit_model(examples: list[Example], teams: Teams, cache: store.EmbeddingCache
     # One embedding call for all new texts and subjects.
     vectors = cache.vectors(texts + [e.subject_text for e in rows])
     features = Features.build(texts, vectors[: len(rows)], vectors[len(rows):],
-                              [e.origin == "prototype" for e in rows])
+                              [e.origin == "prototype" for e in rows],
+                              [1.0 if e.origin in _OURS else OWN_HISTORY_WEIGHT for e in rows])
     token = uuid.uuid4().hex
     unknown = sum(1 for e in examples if e.team and e.team not in teams)
     if unknown:

@@ -36,10 +36,12 @@ class Features:
     lexical: Any  # scipy.sparse.csr_matrix of raw bucket counts, (n, BUCKETS)
     is_prototype: np.ndarray
     speech: np.ndarray
+    #: Per-row sample weight: a team's own labeled history counts more than our examples.
+    weights: np.ndarray
 
     @classmethod
     def build(cls, texts: list[str], vectors: np.ndarray, subject_vectors: np.ndarray,
-              is_prototype: list[bool]) -> Features:
+              is_prototype: list[bool], weights: list[float] | None = None) -> Features:
         """Hash the texts' lexical features next to their precomputed vectors."""
         from scipy.sparse import csr_matrix
 
@@ -54,7 +56,8 @@ class Features:
              np.concatenate(indices) if indices else np.zeros(0, np.int64), indptr),
             shape=(len(texts), BUCKETS), dtype=np.float32)
         return cls(vectors, subject_vectors, lexical, np.asarray(is_prototype, dtype=bool),
-                   speech_features(texts))
+                   speech_features(texts),
+                   np.ones(len(texts)) if weights is None else np.asarray(weights, dtype=float))
 
     def dense_input(self, rows: np.ndarray, *, uses_subject: bool, uses_speech: bool
                     ) -> np.ndarray:
@@ -99,7 +102,8 @@ def _full_head(model: Any, n_features: int, present: np.ndarray, n_classes: int)
     return Head(weights, bias)
 
 
-def _fit_linear(x: Any, y: np.ndarray, n_classes: int, c: float) -> Head:
+def _fit_linear(x: Any, y: np.ndarray, n_classes: int, c: float,
+                weights: np.ndarray | None = None) -> Head:
     """Class-weighted multinomial logistic regression (a constant head for one class)."""
     present = np.unique(y)
     if len(present) < 2:
@@ -110,7 +114,7 @@ def _fit_linear(x: Any, y: np.ndarray, n_classes: int, c: float) -> Head:
 
     # Balanced weights: a team with 4 real examples must not be swamped by one with 40.
     model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
-    model.fit(x, y)
+    model.fit(x, y, sample_weight=weights)
     return _full_head(model, x.shape[1], present, n_classes)
 
 
@@ -124,24 +128,26 @@ def _lexical_matrix(counts: Any, columns: np.ndarray) -> Any:
     return diags(1.0 / np.where(norms > 0, norms, 1.0)) @ x
 
 
-def _fit_lexical(counts: Any, y: np.ndarray, n_classes: int) -> LexicalHead:
+def _fit_lexical(counts: Any, y: np.ndarray, n_classes: int, weights: np.ndarray
+                 ) -> LexicalHead:
     # Keep features seen in three or more rows: same CV accuracy as keeping all of them,
     # a fifth of the columns, a faster fit and a smaller model.
     df = np.asarray((counts > 0).sum(axis=0)).ravel()
     columns = np.flatnonzero(df >= MIN_DF) if (df >= MIN_DF).any() else np.flatnonzero(df)
-    head = _fit_linear(_lexical_matrix(counts, columns), y, n_classes, LEXICAL_C)
+    head = _fit_linear(_lexical_matrix(counts, columns), y, n_classes, LEXICAL_C, weights)
     return LexicalHead(columns.astype(np.int64), head.weights, head.bias)
 
 
 def fit_heads(features: Features, rows: np.ndarray, y: np.ndarray, n_classes: int,
               uses_subject: bool, uses_speech: bool) -> tuple[Head, LexicalHead, Head]:
     """Fit the dense, lexical and fallback heads on `rows` (labels `y`)."""
-    fallback = _fit_linear(features.vectors[rows], y, n_classes, DENSE_C)
+    weights = features.weights[rows]
+    fallback = _fit_linear(features.vectors[rows], y, n_classes, DENSE_C, weights)
     dense = fallback
     if uses_subject or uses_speech:
         x = features.dense_input(rows, uses_subject=uses_subject, uses_speech=uses_speech)
-        dense = _fit_linear(x, y, n_classes, DENSE_C)
-    lexical = _fit_lexical(features.lexical[rows], y, n_classes)
+        dense = _fit_linear(x, y, n_classes, DENSE_C, weights)
+    lexical = _fit_lexical(features.lexical[rows], y, n_classes, weights)
     return dense, lexical, fallback
 
 
