@@ -11,16 +11,23 @@ from agent.classifier.model import load_model
 from agent.classifier.persistence import MODEL_FILE
 from agent.classifier.speech import WIDTH, speech_features
 
+#: Column order of `speech_features`.
+ASKS, ENDS_ASKING, WH, YES_NO, EXPECTED, BROKE, FIX, NEW, ACCOUNT = range(WIDTH)
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Recordings are blank since Tuesday.", [0.0, 0.0]),
-    ("Is sampling on by default? We only see a third of sessions.", [1.0, 0.0]),
-    ("We see a third of sessions.\nIs sampling on by default?", [1.0, 1.0]),
-    ("Wie viele Flags darf ein Projekt haben?", [1.0, 1.0]),
-    ("", [0.0, 0.0]),
+
+@pytest.mark.parametrize(("text", "on"), [
+    ("Recordings are blank since yesterday. Please fix.", {BROKE, FIX}),
+    ("Is sampling on by default? We only see a third of sessions.", {ASKS, YES_NO}),
+    ("We see a third of sessions.\nHow is sampling decided?", {ASKS, ENDS_ASKING, WH}),
+    ("Wie viele Flags darf ein Projekt haben?", {ASKS, ENDS_ASKING, WH}),
+    ("Half the visitors have no city. Is that expected?", {ASKS, ENDS_ASKING, YES_NO, EXPECTED}),
+    ("It would be really helpful to have folders for insights.", {NEW}),
+    ("Please cancel our plan and refund the last invoice.", {ACCOUNT}),
+    ("", set()),
 ])
-def test_speech_features_read_the_question_marks(text: str, expected: list[float]) -> None:
-    assert speech_features([text]).tolist() == [expected]
+def test_speech_features_read_how_a_ticket_asks(text: str, on: set[int]) -> None:
+    row = speech_features([text])[0]
+    assert {i for i in range(WIDTH) if row[i]} == on
 
 
 def test_speech_features_keep_one_row_per_text() -> None:
