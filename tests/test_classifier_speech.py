@@ -48,3 +48,24 @@ def test_the_trained_kind_head_reads_them_and_the_team_head_does_not(trained_dir
     told = model.kind.probabilities(vector, None, ["sampling on by default."])
     question = model.kind.classes.index("question")
     assert asked[0, question] > told[0, question]
+
+
+def test_a_model_fitted_on_other_features_is_retrained(trained_dir: Path, embedder,
+                                                       tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from agent.classifier import load_or_train
+    from agent.classifier.fitting import features_fingerprint
+    from agent.teams import load_teams
+
+    directory = tmp_path / "classifier"
+    shutil.copytree(trained_dir, directory)
+    meta_path = directory / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta["features_fingerprint"] == features_fingerprint()
+    # As if the phrase lists (or the lexical tokens) changed since this model was fitted.
+    meta_path.write_text(json.dumps({**meta, "features_fingerprint": "older-code"}))
+    classifier = load_or_train(directory, embedder, load_teams())
+    assert classifier.meta["token"] != meta["token"]
+    assert classifier.meta["features_fingerprint"] == features_fingerprint()

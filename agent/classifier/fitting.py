@@ -37,6 +37,14 @@ def teams_fingerprint(teams: Teams) -> str:
     return text_key(json.dumps([[t.slug, t.description] for t in teams]))
 
 
+def features_fingerprint() -> str:
+    """Hash the code that turns a text into features: a model fitted on other features is stale."""
+    from agent.classifier import lexical, speech
+
+    return text_key("".join(Path(m.__file__).read_text(encoding="utf-8")
+                            for m in (lexical, speech) if m.__file__))
+
+
 def shipped_fingerprint(path: Path = SHIPPED_EXAMPLES) -> str:
     """Hash the shipped examples file: it changes on upgrades."""
     return text_key(path.read_text(encoding="utf-8"))
@@ -85,6 +93,7 @@ def fit_model(examples: list[Example], teams: Teams, cache: store.EmbeddingCache
         "teams": list(teams.slugs),
         "teams_fingerprint": teams_fingerprint(teams),
         "shipped_fingerprint": shipped_fingerprint(),
+        "features_fingerprint": features_fingerprint(),
         "n_examples": len(examples),
         "n_by_origin": dict(Counter(e.origin for e in examples)),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -115,5 +124,6 @@ def is_current(meta: dict[str, Any] | None, directory: Path, embedder: Embedder,
         and meta.get("model_id") == embedder.model_id
         and meta.get("teams_fingerprint") == teams_fingerprint(teams)
         and meta.get("shipped_fingerprint") == shipped_fingerprint()
+        and meta.get("features_fingerprint") == features_fingerprint()
         and (directory / store.MODEL_FILE).exists()
     )
