@@ -271,6 +271,15 @@ def test_best_sentences_need_real_overlap() -> None:
     assert chosen and chosen[0].passage.url == REPLAY_DOCS
 
 
+def test_the_best_match_keeps_the_fix_that_follows_it() -> None:
+    faq = Passage(title="FAQ", url=REPLAY_DOCS, score=0.7, text=(
+        "Every web analytics dashboard has a world map of visitors. If you can't see it, "
+        "enable the GeoIP transformation in Data pipelines.\n\nMaps are drawn daily."))
+    chosen = best_sentences("Where is the world map of visitors?", [faq])
+    assert "GeoIP transformation" in chosen[0].sentence
+    assert "drawn daily" not in " ".join(c.sentence for c in chosen)
+
+
 def test_a_line_two_chunks_share_is_quoted_once() -> None:
     # Two chunks of one page often repeat the page's lead sentence.
     again = REPLAY.model_copy(update={"heading": "Another chunk"})
