@@ -162,6 +162,24 @@ def test_question_without_grounding_asks_for_details() -> None:
     assert result.warnings and "zd-4812" in result.warnings[0]
 
 
+GERMAN = "Hallo, seit gestern kommen bei uns keine Aufnahmen mehr an. Was können wir prüfen?"
+
+
+@pytest.mark.parametrize(("subject", "score", "pointed"), [
+    (GERMAN, 0.25, True),                 # German: words cannot overlap the English docs
+    (GERMAN, 0.10, False),                # ... but this page is too far off
+    ("Why do no clips arrive?", 0.25, False),  # English: no overlap means no answer
+])
+def test_a_question_in_another_language_is_pointed_to_the_page_found(
+        subject: str, score: float, pointed: bool) -> None:
+    ticket = make_ticket(subject=None, body=subject)
+    page = REPLAY.model_copy(update={"score": score})
+    result = OfflineEngine().draft(request(kind="question", ticket=ticket, passages=[page]))
+    assert (REPLAY_DOCS in result.value.body) is pointed
+    assert result.value.status_after == ("solved" if pointed else "pending")
+    assert result.value.citations == ([REPLAY_DOCS] if pointed else [])
+
+
 def test_links_inside_passages_are_never_copied() -> None:
     d = draft(kind="question")
     assert "evil.example.com" not in d.body
