@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     zendesk_webhook_secret: SecretStr | None = None
     #: Seconds the background worker sleeps when no ticket is waiting.
     worker_poll_s: float = 1.0
+    #: Niceness added to the worker process of `sidekick serve`: on a busy CPU the API's
+    #: acknowledgements go first and triage takes what is left (0: same priority).
+    worker_nice: int = 10
+    #: Seconds a ticket may stay `deciding` before the worker finishes its decision itself
+    #: (the request that started it died). Longer than a decision's slowest delivery.
+    decide_grace_s: float = 300.0
+    #: Seconds uvicorn keeps an idle connection open. Longer than clients' own idle expiry
+    #: (httpx: 5 s), so the client closes first and never sends on a connection being closed.
+    api_keep_alive_s: int = 75
 
     # Zendesk (zenpy). `zendesk_url` overrides https://{subdomain}.zendesk.com (a proxy, a fake).
     zendesk_subdomain: str | None = None
@@ -55,6 +64,8 @@ class Settings(BaseSettings):
     zendesk_url: str | None = None
     #: Team slug -> the id of the Zendesk view (the team's folder) that `poll` reads.
     zendesk_views: dict[str, int] = Field(default_factory=dict)
+    #: Seconds between two reads of the team views by `sidekick serve` (with views set).
+    zendesk_poll_s: float = 60.0
     #: The organization field (or `plan_<value>` tag) that holds enterprise / paid / free.
     zendesk_plan_field: str = "plan"
     zendesk_max_retries: int = 3

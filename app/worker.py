@@ -2,17 +2,27 @@
 
 On start it re-queues tickets a dead process left `triaging` (the checkpointer makes their
 re-triage a resume, not a second run) and finishes decisions left `deciding`. Then it
-claims accepted tickets one at a time, oldest first. `stop()` lets the ticket in hand
-finish and leaves the rest `accepted` for the next start.
+claims accepted tickets one at a time, oldest first, and every `poll_s` it sweeps the
+decisions stuck `deciding` longer than `decide_grace_s` (the request that started one died
+mid-delivery): it finishes them, the idempotency keys making repeated sends no-ops, or
+marks them `failed` for a retry. `stop()` lets the ticket in hand finish and leaves the
+rest `accepted` for the next start. `sidekick serve` runs it in its own process
+(`app/worker_process.py`); tests run it as a thread.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
 
 from app.api.desk import Desk
+from app.api.zendesk_poll import ViewPoller
 from app.store import repo
+from app.store.models import utcnow
 
 log = logging.getLogger("sidekick.worker")
 
@@ -20,27 +30,48 @@ log = logging.getLogger("sidekick.worker")
 class Worker:
     """One thread that triages accepted tickets in the background."""
 
-    def __init__(self, desk: Desk, *, poll_s: float = 1.0) -> None:
+    def __init__(self, desk: Desk, *, poll_s: float = 1.0, decide_grace_s: float = 300.0,
+                 intake: Sequence[ViewPoller] = (), wake: Any = None) -> None:
         self.desk = desk
         self.poll_s = poll_s
+        self.decide_grace_s = decide_grace_s
+        self.intake = list(intake)
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        # Anything with set/wait/clear: a threading.Event, or a multiprocessing one the API
+        # process sets when it accepts a ticket.
+        self._wake = wake if wake is not None else threading.Event()
         self._thread: threading.Thread | None = None
+        self._next_sweep = 0.0
 
     def recover(self) -> None:
-        """Re-queue tickets stuck `triaging` and finish decisions stuck `deciding`."""
-        # TRICKY: this assumes one worker per database (what `sidekick serve` runs); a
-        # second live worker's in-flight ticket would be re-queued, and re-triaged as a no-op.
+        """Re-queue tickets stuck `triaging` and finish every decision stuck `deciding`."""
+        # TRICKY: this assumes one worker per database (what `sidekick serve` runs) and runs
+        # before the API serves: a second live worker's in-flight ticket would be re-queued
+        # (and re-triaged as a no-op); a decision in flight would be finished twice (once).
         with self.desk.sessions.begin() as session:
             requeued = repo.requeue_stuck(session)
-            deciding = repo.ids_in_status(session, "deciding")
         if requeued:
             log.info("re-queued %d ticket(s) left triaging", requeued)
-        for ticket_id in deciding:
+        self.sweep(grace_s=0)
+
+    def sweep(self, grace_s: float | None = None) -> list[str]:
+        """Finish decisions `deciding` for longer than the grace period; their ids."""
+        grace = self.decide_grace_s if grace_s is None else grace_s
+        cutoff = utcnow() - timedelta(seconds=grace)
+        with self.desk.sessions() as session:
+            stale = repo.stale_deciding(session, cutoff)
+        done = []
+        for ticket_id in stale:
+            with self.desk.sessions.begin() as session:
+                if not repo.take_over(session, ticket_id, cutoff):
+                    continue  # finished meanwhile, or another sweep took it
             try:
                 self.desk.resume(ticket_id)
-            except Exception:
+            except Exception as exc:  # e.g. Zendesk keeps failing: a person retries later
                 log.exception("could not finish the decision on ticket %s", ticket_id)
+                self.desk.fail(ticket_id, "deciding", exc)
+            done.append(ticket_id)
+        return done
 
     def run_once(self) -> str | None:
         """Claim and triage the oldest accepted ticket; its id, or None when there is none."""
@@ -68,6 +99,9 @@ class Worker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= self._next_sweep:
+                    self._next_sweep = time.monotonic() + self.poll_s
+                    self.sweep()
                 found = self.run_once()
             except Exception:  # the database went away for a moment: wait, then retry
                 log.exception("worker iteration failed")
@@ -77,14 +111,18 @@ class Worker:
                 self._wake.clear()
 
     def start(self) -> None:
-        """Recover what a previous process left, then work in a background thread."""
+        """Recover what a previous process left, then work (and poll intake) in threads."""
         self.recover()
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="sidekick-worker", daemon=True)
         self._thread.start()
+        for poller in self.intake:
+            poller.start()
 
     def stop(self, timeout: float | None = None) -> None:
-        """Finish the ticket in hand and stop; the others stay accepted."""
+        """Stop polling, finish the ticket in hand and stop; the others stay accepted."""
+        for poller in self.intake:
+            poller.stop(timeout)
         self._stop.set()
         self._wake.set()
         if self._thread is not None:

@@ -36,11 +36,13 @@ def _env(home: Path, db_url: str, **extra: str) -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *, own_group: bool = False) -> None:
         self.port = _free_port()
+        # own_group: a process group of its own, as a terminal gives a foreground command.
         self.proc = subprocess.Popen(
             [str(SIDEKICK), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=own_group)
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}",
                                    headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
         deadline = time.monotonic() + 120
@@ -65,6 +67,13 @@ class Server:
     def terminate(self) -> tuple[int, str]:
         self.client.close()
         self.proc.send_signal(signal.SIGTERM)
+        output, _ = self.proc.communicate(timeout=120)
+        return self.proc.returncode, output
+
+    def ctrl_c(self) -> tuple[int, str]:
+        """What Ctrl-C does: SIGINT to every process of the group (API and worker alike)."""
+        self.client.close()
+        os.killpg(self.proc.pid, signal.SIGINT)
         output, _ = self.proc.communicate(timeout=120)
         return self.proc.returncode, output
 
@@ -104,6 +113,24 @@ def test_serve_triages_and_a_sigterm_drains(serve_home, db_url):
     assert again.client.post("/drafts/srv-1/approve").status_code == 409
     statuses = {item["id"]: item["status"] for item in again.client.get("/queue").json()}
     assert statuses == {f"srv-{i}": "awaiting_review" for i in range(2, 6)}
+    code, output = again.terminate()
+    assert code == 0, output
+
+
+def test_ctrl_c_reaches_both_processes_and_still_drains(serve_home, db_url):
+    server = Server(_env(serve_home, db_url), own_group=True)
+    assert server.client.get("/healthz").json() == {"status": "ok", "worker": True}
+    for i in range(1, 5):
+        assert server.client.post("/tickets", json=_ticket(f"cc-{i}")).status_code == 202
+    code, output = server.ctrl_c()
+    assert code == 0, output
+    assert "worker drained" in output
+
+    again = Server(_env(serve_home, db_url))
+    for i in range(1, 5):
+        assert again.wait_for_draft(f"cc-{i}")["ticket_id"] == f"cc-{i}"
+    statuses = {item["id"]: item["status"] for item in again.client.get("/queue").json()}
+    assert statuses == {f"cc-{i}": "awaiting_review" for i in range(1, 5)}
     code, output = again.terminate()
     assert code == 0, output
 

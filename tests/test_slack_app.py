@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 from fakes.slack_server import FakeSlack
@@ -26,7 +27,16 @@ from slack_sdk import WebClient
 from agent.models import Ticket
 from app.settings import Settings
 from app.slack.app import build_slack_app, mount_slack
-from app.slack.blocks import APPROVE, DRAFT_INPUT, EDIT, EDIT_VIEW, REASSIGN, REJECT
+from app.slack.blocks import (
+    APPROVE,
+    DRAFT_INPUT,
+    EDIT,
+    EDIT_VIEW,
+    REASON_INPUT,
+    REASSIGN,
+    REJECT,
+    REJECT_VIEW,
+)
 from app.slack.notify import post_draft
 
 _ids = itertools.count(1)
@@ -146,13 +156,48 @@ def test_edit_opens_a_modal_and_its_submission_sends_the_edit(surface, slack):
     assert spy.get(tid).status == "delivered"
 
 
-def test_reject(surface, slack):
+def _reject_through_the_modal(http, slack, tid, channel, ts, reason_value):
+    post_interaction(http, block_action(REJECT, tid, user=HERO, channel=channel, ts=ts))
+    [view] = wait_for(lambda: slack.views)
+    assert view["callback_id"] == REJECT_VIEW
+    [block] = view["blocks"]
+    assert block["block_id"] == REASON_INPUT and block["optional"] is True
+    assert json.loads(view["private_metadata"]) == {"ticket_id": tid, "channel": channel,
+                                                    "ts": ts}
+    assert not slack.posted("chat.update")  # the click alone decides nothing
+    values = {REASON_INPUT: {REASON_INPUT: {"type": "plain_text_input",
+                                            "value": reason_value}}}
+    post_interaction(http, view_submission(REJECT_VIEW, json.loads(view["private_metadata"]),
+                                           values, user=HERO))
+    return wait_for(lambda: slack.posted("chat.update"))[0]
+
+
+def test_reject_asks_why_and_the_message_shows_who_and_why(surface, slack):
     http, spy, settings, client = surface
     tid, channel, ts = waiting_draft(spy, settings, client)
-    post_interaction(http, block_action(REJECT, tid, user=HERO, channel=channel, ts=ts))
-    update = wait_for(lambda: slack.posted("chat.update"))[0]
-    assert "rejected by" in update["text"] and "Rejected in Slack" in str(update["blocks"])
+    update = _reject_through_the_modal(http, slack, tid, channel, ts, "answered on the phone")
+    assert f"rejected by <@{HERO}>" in update["text"]
+    assert f"*Rejected* by <@{HERO}> — answered on the phone" in str(update["blocks"])
+    assert [(t, d.action, d.reason, d.by) for t, d in spy.decisions] == [
+        (tid, "reject", "answered on the phone", f"slack:{HERO}")]
     assert spy.get(tid).status == "rejected"
+
+
+def test_reject_without_a_reason_records_that_none_was_given(surface, slack):
+    http, spy, settings, client = surface
+    tid, channel, ts = waiting_draft(spy, settings, client)
+    update = _reject_through_the_modal(http, slack, tid, channel, ts, None)
+    assert "no reason given" in str(update["blocks"])
+    assert [d.reason for _, d in spy.decisions] == ["no reason given"]
+    assert spy.get(tid).status == "rejected"
+
+
+def test_only_the_rotation_may_open_the_reject_modal(surface, slack):
+    http, spy, settings, client = surface
+    tid, channel, ts = waiting_draft(spy, settings, client)
+    post_interaction(http, block_action(REJECT, tid, user=STRANGER, channel=channel, ts=ts))
+    wait_for(lambda: slack.posted("chat.postEphemeral"))
+    assert slack.views == [] and spy.get(tid).status == "awaiting_review"
 
 
 def test_click_to_zendesk_and_github_through_the_channel_outbox(surface, slack, service,

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from zenpy import Zenpy
+from zenpy.lib.api import BaseApi
 from zenpy.lib.api_objects import Comment
 from zenpy.lib.api_objects import Ticket as ZenpyTicket
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
@@ -83,7 +84,8 @@ def make_zendesk(settings: Any) -> ZendeskClient:
     )
     base = settings.zendesk_url or f"https://{settings.zendesk_subdomain}.zendesk.com"
     return ZendeskClient(zenpy, agent_url=base, plan_field=settings.zendesk_plan_field,
-                         max_retries=settings.zendesk_max_retries)
+                         max_retries=settings.zendesk_max_retries,
+                         ratelimit_budget_s=settings.zendesk_ratelimit_budget_s)
 
 
 class ZendeskClient:
@@ -91,8 +93,10 @@ class ZendeskClient:
 
     def __init__(self, zenpy: Zenpy, *, agent_url: str, plan_field: str = "plan",
                  max_retries: int = 3, backoff_s: float = 0.5,
+                 ratelimit_budget_s: int | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.zenpy = zenpy
+        self.ratelimit_budget_s = ratelimit_budget_s
         self.agent_url = agent_url.rstrip("/")
         self.plan_field = plan_field
         self.max_retries = max_retries
@@ -101,6 +105,7 @@ class ZendeskClient:
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         """Run `fn`, retrying 5xx and connection errors; anything else fails at once."""
+        self._refill_budget()
         for attempt in range(self.max_retries + 1):
             try:
                 return fn()
@@ -122,18 +127,40 @@ class ZendeskClient:
             f"Zendesk {what} failed after {self.max_retries + 1} attempts "
             f"(last: {status or error})") from error
 
+    def _refill_budget(self) -> None:
+        """Give every zenpy endpoint its full Retry-After budget for this call.
+
+        TRICKY: zenpy's budget is spent for good (each endpoint object subtracts the seconds
+        it waited and never refills), so a long-lived client (the view poller, the worker's
+        deliveries) would refuse every call once a few 429s had added up to the budget.
+        """
+        if self.ratelimit_budget_s is None:
+            return
+        for api in vars(self.zenpy).values():
+            if isinstance(api, BaseApi):
+                api.ratelimit_budget = self.ratelimit_budget_s
+
     # -- reading -----------------------------------------------------------------------------
-    def poll(self, views: dict[str, int], *, seen: Iterable[str] = ()) -> list[dict[str, Any]]:
-        """New tickets from the team views, as Ticket dicts; ids in `seen` are skipped."""
-        skip, out = set(seen), []
+    def poll(self, views: dict[str, int], *,
+             seen: Iterable[str] | Callable[[list[str]], Iterable[str]] = ()
+             ) -> list[dict[str, Any]]:
+        """New tickets from the team views, as Ticket dicts; ids in `seen` are skipped.
+
+        `seen` may be a function of a view's ticket ids returning those already known (one
+        store lookup per view), so a known ticket costs no requester or organization read.
+        """
+        skip, out = (set() if callable(seen) else set(seen)), []
         for team, view_id in views.items():
 
             def read(v: int = view_id) -> list[Any]:
                 return list(self.zenpy.views.tickets(v))
 
-            tickets = self._call(f"view {view_id} ({team})", read)
+            tickets = [t for t in self._call(f"view {view_id} ({team})", read)
+                       if t.status in ("new", "open")]
+            if callable(seen):
+                skip.update(seen([f"{ID_PREFIX}{t.id}" for t in tickets]))
             for ticket in tickets:
-                if f"{ID_PREFIX}{ticket.id}" in skip or ticket.status not in ("new", "open"):
+                if f"{ID_PREFIX}{ticket.id}" in skip:
                     continue
                 skip.add(f"{ID_PREFIX}{ticket.id}")
                 out.append(self._ticket_dict(ticket, team))

@@ -4,6 +4,9 @@ The graph's checkpoint is the truth about a thread; the ticket row is the lock. 
 of a row is a conditional UPDATE on its status, so of two clicks (or two workers) exactly
 one wins, on SQLite and on PostgreSQL alike; graph runs are serialized by one process lock
 because the checkpointer connection and the context's clients are shared.
+
+The graph (`service`) is built on first use: the API process of `sidekick serve` only
+accepts tickets until someone decides, so it never loads the models just to answer 202.
 """
 
 from __future__ import annotations
@@ -13,15 +16,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.decisions import Decision
 from agent.models import Ticket, TriageResult
-from app.service import NotAwaitingReview, TriageService, UnknownTicket
+from agent.teams import Teams
 from app.store import repo
 from app.store.models import utcnow
+
+if TYPE_CHECKING:  # app.service imports LangGraph: only where a graph runs
+    from app.service import TriageService
 
 log = logging.getLogger("sidekick.desk")
 
@@ -54,16 +60,31 @@ def _when(stamp: str | None) -> datetime:
         return utcnow()
 
 
+class NotFailed(RuntimeError):
+    """A retry was asked for a ticket that has not failed."""
+
+
 @dataclass
 class Desk:
     """Accept, triage and decide on tickets; the one place that moves ticket rows."""
 
-    service: TriageService
     sessions: sessionmaker[Session]
+    #: Builds the graph and its context (called once, on first use).
+    build_service: Callable[[], TriageService]
+    teams: Teams
     lock: threading.RLock = field(default_factory=threading.RLock)
     on_accept: Callable[[], None] | None = None
     #: Called with the ticket id after a draft is stored (e.g. post it to Slack).
     on_triaged: Callable[[str], object] | None = None
+    _service: TriageService | None = field(default=None, init=False, repr=False)
+
+    @property
+    def service(self) -> TriageService:
+        """The graph over the checkpointer, with its context (built on first use)."""
+        with self.lock:
+            if self._service is None:
+                self._service = self.build_service()
+            return self._service
 
     def accept(self, ticket: Ticket) -> bool:
         """Store the ticket for the worker; False when its id was accepted before."""
@@ -90,9 +111,7 @@ class Desk:
                 result = self.service.triage(Ticket.model_validate(payload)).result
         except Exception as exc:  # one bad ticket must not stop the worker
             log.exception("triage of ticket %s failed", ticket_id)
-            with self.sessions.begin() as session:
-                repo.move(session, ticket_id, frm="triaging", to="failed",
-                          error=f"{type(exc).__name__}: {exc}"[:2000])
+            self.fail(ticket_id, "triaging", exc)
             return None
         self._store(ticket_id, result, frm="triaging", triaged_at=utcnow())
         if self.on_triaged is not None:
@@ -126,13 +145,15 @@ class Desk:
             ValueError: a reassignment to a team outside the taxonomy.
 
         """
+        from app.service import NotAwaitingReview, UnknownTicket
+
         with self.sessions() as session:
             row = repo.get_ticket(session, ticket_id)
             before = repo.get_result(session, ticket_id)
             status = row.status if row else None
         if status is None:
             raise UnknownTicket(ticket_id)
-        decision.check_team(self.service.context.teams)
+        decision.check_team(self.teams)
         with self.sessions.begin() as session:
             if not repo.move(session, ticket_id, frm="awaiting_review", to="deciding"):
                 current = repo.get_ticket(session, ticket_id)
@@ -150,17 +171,20 @@ class Desk:
     def _finish(self, ticket_id: str, result: TriageResult, decision: Decision,
                 before: dict[str, Any] | None) -> None:
         with self.sessions.begin() as session:
+            # Only the call that moves the row records: a sweep that finished the same
+            # decision first leaves nothing to add (one decision row per decision).
+            if not repo.move(session, ticket_id, frm="deciding", to=ROW_STATUS[result.status],
+                             decided_at=utcnow()):
+                return
             repo.record_decision(session, ticket_id, action=decision.action, by=decision.by,
                                  at=_when(decision.at), changes=_changes(decision, before))
             repo.save_result(session, ticket_id, result.model_dump(mode="json"))
-            repo.move(session, ticket_id, frm="deciding", to=ROW_STATUS[result.status],
-                      decided_at=utcnow())
 
     def settle(self, ticket_id: str) -> None:
         """After a failed decision: back to review if the thread never left it.
 
         A thread that moved on (the decision is checkpointed, the delivery was cut short)
-        stays `deciding`; `resume()` finishes it on the next start.
+        stays `deciding`; the worker's sweep finishes it (`resume()`) after a grace period.
         """
         with self.lock:
             try:
@@ -192,3 +216,37 @@ class Desk:
         decision = Decision.model_validate(values.get("decision") or {"action": "approve"})
         self._finish(ticket_id, result, decision, before)
         return result
+
+    def retry(self, ticket_id: str) -> str:
+        """Put a failed ticket back in the work; its new status.
+
+        `accepted` when its triage failed, `deciding` when its decision or delivery did. A
+        failed decision is finished by the worker's next sweep (its `moved_at` is cleared, so
+        it counts as stale at once); deliveries already recorded under their idempotency
+        keys are skipped, so nothing is sent twice.
+
+        Raises:
+            UnknownTicket: no such ticket.
+            NotFailed: the ticket is not `failed`.
+
+        """
+        from app.service import UnknownTicket
+
+        with self.sessions.begin() as session:
+            row = repo.get_ticket(session, ticket_id)
+            if row is None:
+                raise UnknownTicket(ticket_id)
+            # A triage result exists only once the draft reached the review.
+            to = "deciding" if repo.get_result(session, ticket_id) is not None else "accepted"
+            if not repo.move(session, ticket_id, frm="failed", to=to, error=None,
+                             moved_at=None):
+                raise NotFailed(f"ticket {ticket_id} has not failed (it is {row.status})")
+        if self.on_accept:  # the worker triages (or sweeps) at once
+            self.on_accept()
+        return to
+
+    def fail(self, ticket_id: str, frm: str, exc: BaseException) -> None:
+        """Mark a ticket `failed` with the error (a retry puts it back)."""
+        with self.sessions.begin() as session:
+            repo.move(session, ticket_id, frm=frm, to="failed",
+                      error=f"{type(exc).__name__}: {exc}"[:2000])

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from agent.context import Context
+from agent.teams import load_teams
 from app.api.desk import Desk
-from app.api.wiring import add_slack_route, channel_outbox, start_slack
+from app.api.wiring import add_slack_route, announce_drafts, channel_outbox, start_slack
+from app.api.zendesk_poll import view_poller
 from app.settings import Settings, get_settings
 from app.store.outbox import Sender, StoreOutbox
 from app.worker import Worker
+from app.worker_process import WorkerProcess
 
 log = logging.getLogger("sidekick.api")
 
@@ -41,42 +45,69 @@ class Runtime:
     desk: Desk
     worker: Worker
     outbox: StoreOutbox
+    #: The worker's own process when `sidekick serve` runs it apart (else None).
+    worker_process: WorkerProcess | None = None
+
+    @property
+    def worker_running(self) -> bool:
+        """Whether the worker (thread or process) is alive."""
+        if self.worker_process is not None:
+            return self.worker_process.running
+        return self.worker.running
 
 
 @contextmanager
 def open_runtime(settings: Settings, *, context: Context | None = None,
-                 sender: Sender | None = None) -> Iterator[Runtime]:
-    """Migrate the store, open the checkpointer on the same database, build the desk.
+                 sender: Sender | None = None, wake: Any = None) -> Iterator[Runtime]:
+    """Migrate the store and build the desk; the graph opens on first use.
 
-    The context's outbox always records in the store's `deliveries` table: the ledger alone
-    (with `sender` behind it when given), or the configured real channels over it.
+    The graph runs on a checkpointer on the same database. The context's outbox always
+    records in the store's `deliveries` table: the ledger alone (with `sender` behind it
+    when given), or the configured real channels over it.
     """
-    from agent.graph import build_graph
-    from app.runtime import build_context
-    from app.service import TriageService
-    from app.store.checkpoint import open_checkpointer
     from app.store.db import database_url, make_engine, migrate, session_factory
 
     url = database_url(settings)
     engine = make_engine(url)
     try:
         migrate(engine)
-        with open_checkpointer(settings, url) as saver:
+        with ExitStack() as stack:
             outbox = StoreOutbox(engine, sender=sender)
-            ctx = replace(context or build_context(settings),
-                          outbox=channel_outbox(settings, outbox))
-            desk = Desk(service=TriageService(graph=build_graph(saver), context=ctx),
-                        sessions=session_factory(engine))
-            worker = Worker(desk, poll_s=settings.worker_poll_s)
+
+            def build_service() -> Any:
+                # Heavy (models, Chroma, LangGraph): imported here, never at API start.
+                from agent.graph import build_graph
+                from app.runtime import build_context
+                from app.service import TriageService
+                from app.store.checkpoint import open_checkpointer
+
+                saver = stack.enter_context(open_checkpointer(settings, url))
+                ctx = replace(context or build_context(settings),
+                              outbox=channel_outbox(settings, outbox))
+                return TriageService(graph=build_graph(saver), context=ctx)
+
+            teams = context.teams if context is not None else load_teams(settings.teams_file)
+            desk = Desk(sessions=session_factory(engine), build_service=build_service,
+                        teams=teams)
+            poller = view_poller(settings, desk)
+            worker = Worker(desk, poll_s=settings.worker_poll_s,
+                            decide_grace_s=settings.decide_grace_s,
+                            intake=[poller] if poller else [], wake=wake)
             desk.on_accept = worker.wake
+            announce_drafts(settings, desk)
             yield Runtime(engine=engine, desk=desk, worker=worker, outbox=outbox)
     finally:
         engine.dispose()
 
 
 def create_app(settings: Settings | None = None, *, context: Context | None = None,
-               sender: Sender | None = None, start_worker: bool = True) -> FastAPI:
-    """The API; its lifespan opens the runtime, starts the worker and drains it on stop."""
+               sender: Sender | None = None, start_worker: bool = True,
+               worker_process: bool = False) -> FastAPI:
+    """The API; its lifespan opens the runtime, starts the worker and drains it on stop.
+
+    With `worker_process` (what `sidekick serve` does) the worker runs in a process of its
+    own, so triage (CPU- and GIL-bound) never slows the acknowledgement of a ticket.
+    """
     from app.api.routes import drafts, health, queue, tickets, zendesk_webhook
 
     settings = settings or get_settings()
@@ -84,18 +115,27 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with open_runtime(settings, context=context, sender=sender) as runtime:
+        process = WorkerProcess(settings) if worker_process and start_worker else None
+        wake = process.wake_event if process else None
+        with open_runtime(settings, context=context, sender=sender, wake=wake) as runtime:
+            runtime.worker_process = process
             app.state.runtime = runtime
             app.state.desk = runtime.desk
             if slack:
                 start_slack(app, settings, runtime.desk)
-            if start_worker:
+            if process is not None:
+                # Started (and recovered) before the API serves: nothing is in flight yet.
+                process.start()
+            elif start_worker:
                 runtime.worker.start()
             try:
                 yield
             finally:
                 # Finish the ticket in hand; the rest stay `accepted` for the next start.
-                runtime.worker.stop()
+                if process is not None:
+                    process.stop()
+                else:
+                    runtime.worker.stop()
                 log.info("worker drained")
 
     app = FastAPI(

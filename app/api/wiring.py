@@ -4,7 +4,7 @@
   `tools.channels.ChannelOutbox` when Zendesk, GitHub or Slack is configured, so every side
   effect is recorded in the `deliveries` table under its own key.
 - Slack: with a bot token and a signing secret, the Bolt app is served at `/slack/events`
-  and the worker posts each new draft to its team's channel.
+  and the worker (in whichever process runs it) posts each new draft to its team's channel.
 """
 
 from __future__ import annotations
@@ -64,16 +64,45 @@ def add_slack_route(app: FastAPI, settings: Settings) -> bool:
     return True
 
 
+class _LazyService:
+    """The desk's graph, resolved on first use.
+
+    The Slack app is built at API start; the API process loads the models only when
+    someone decides.
+    """
+
+    def __init__(self, desk: Desk) -> None:
+        self._desk = desk
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._desk.service, name)
+
+
 def start_slack(app: FastAPI, settings: Settings, desk: Desk) -> None:
-    """Build the Bolt app on this process's desk and announce new drafts in Slack."""
+    """Build the Bolt app on this process's desk."""
     from slack_bolt.adapter.fastapi import SlackRequestHandler
 
     from app.slack.app import build_slack_app, ticket_sink
-    from app.slack.notify import post_draft
     from tools.slack import make_slack_client
 
     client = make_slack_client(settings)
-    bolt = build_slack_app(settings, desk.service, sink=ticket_sink(desk.accept),
-                           escalations=desk, decide=desk.decide, client=client)
+    bolt = build_slack_app(settings, _LazyService(desk),  # type: ignore[arg-type]
+                           sink=ticket_sink(desk.accept), escalations=desk,
+                           decide=desk.decide, client=client, teams=desk.teams)
     app.state.slack_handler = SlackRequestHandler(bolt)
-    desk.on_triaged = lambda ticket_id: post_draft(client, settings, desk.service, ticket_id)
+
+
+def announce_drafts(settings: Settings, desk: Desk) -> None:
+    """With Slack configured, post each new draft to its team's channel after triage."""
+    if not slack_configured(settings):
+        return
+    from tools.slack import make_slack_client
+
+    client = make_slack_client(settings)
+
+    def post(ticket_id: str) -> object:
+        from app.slack.notify import post_draft
+
+        return post_draft(client, settings, desk.service, ticket_id)
+
+    desk.on_triaged = post

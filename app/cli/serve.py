@@ -1,4 +1,8 @@
-"""`sidekick serve`: the HTTP API and the background worker in one process (uvicorn)."""
+"""`sidekick serve`: the HTTP API (uvicorn) and the background worker, as one command.
+
+The worker runs in a child process the API's lifespan starts and drains
+(`app/worker_process.py`), so triage never competes with the API for the GIL.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +33,9 @@ def run(args: argparse.Namespace) -> int:
     from app.api.main import InsecureConfig, create_app
     from app.settings import get_settings
 
+    settings = get_settings()
     try:
-        app = create_app(get_settings())
+        app = create_app(settings, worker_process=True)
     except InsecureConfig as exc:
         raise UsageError(str(exc)) from None
     # TRICKY: uvicorn (>= 0.29) restores the previous handlers after its graceful shutdown
@@ -39,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _already_handled)
     signal.signal(signal.SIGINT, _already_handled)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
-                            lifespan="on")
+                            lifespan="on", timeout_keep_alive=settings.api_keep_alive_s)
     server = uvicorn.Server(config)
     server.run()
     # A failed startup (port taken, database down) leaves `started` false.

@@ -12,8 +12,9 @@ from typing import Any
 
 APPROVE, EDIT, REASSIGN, REJECT = ("sidekick_approve", "sidekick_edit", "sidekick_reassign",
                                    "sidekick_reject")
-EDIT_VIEW, REASSIGN_VIEW = "sidekick_edit_view", "sidekick_reassign_view"
-DRAFT_INPUT, TEAM_INPUT = "draft_input", "team_input"
+EDIT_VIEW, REASSIGN_VIEW, REJECT_VIEW = ("sidekick_edit_view", "sidekick_reassign_view",
+                                         "sidekick_reject_view")
+DRAFT_INPUT, TEAM_INPUT, REASON_INPUT = "draft_input", "team_input", "reason_input"
 #: Slack refuses a section whose text is longer than 3000 characters.
 _SECTION_MAX = 2900
 _VERBS = {"approve": "Approved & sent", "edit": "Edited & sent", "reassign": "Reassigned",
@@ -105,19 +106,33 @@ def decided_message(result: dict[str, Any], ticket: dict[str, Any] | None, *, ac
     return f"{result['ticket_id']}: {verb.lower()} by <@{user_id}>", blocks
 
 
+def _modal(callback_id: str, title: str, submit: str, input_block: dict[str, Any], *,
+           ticket_id: str, channel: str, ts: str) -> dict[str, Any]:
+    """A decision modal: one input, and where its review message is (for the update)."""
+    return {
+        "type": "modal", "callback_id": callback_id,
+        "private_metadata": json.dumps({"ticket_id": ticket_id, "channel": channel, "ts": ts}),
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [input_block],
+    }
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False
+           ) -> dict[str, Any]:
+    """An input block whose element's action_id is its block_id (how views.py reads it)."""
+    return {"type": "input", "block_id": block_id, "optional": optional,
+            "label": {"type": "plain_text", "text": label},
+            "element": {**element, "action_id": block_id}}
+
+
 def edit_modal(ticket_id: str, body: str, *, channel: str, ts: str) -> dict[str, Any]:
     """A modal with the draft in a multiline input."""
-    return {
-        "type": "modal", "callback_id": EDIT_VIEW,
-        "private_metadata": json.dumps({"ticket_id": ticket_id, "channel": channel, "ts": ts}),
-        "title": {"type": "plain_text", "text": "Edit the draft"},
-        "submit": {"type": "plain_text", "text": "Send"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [{"type": "input", "block_id": DRAFT_INPUT,
-                    "label": {"type": "plain_text", "text": f"Reply for {ticket_id}"},
-                    "element": {"type": "plain_text_input", "action_id": DRAFT_INPUT,
-                                "multiline": True, "initial_value": body[:3000]}}],
-    }
+    element = {"type": "plain_text_input", "multiline": True, "initial_value": body[:3000]}
+    return _modal(EDIT_VIEW, "Edit the draft", "Send",
+                  _input(DRAFT_INPUT, f"Reply for {ticket_id}", element),
+                  ticket_id=ticket_id, channel=channel, ts=ts)
 
 
 def reassign_modal(ticket_id: str, teams: Iterable[tuple[str, str]], *, current: str,
@@ -125,14 +140,16 @@ def reassign_modal(ticket_id: str, teams: Iterable[tuple[str, str]], *, current:
     """A modal with a static_select of the teams (slug, name) from the teams file."""
     options = [{"text": {"type": "plain_text", "text": name[:75]}, "value": slug}
                for slug, name in teams if slug != current]
-    return {
-        "type": "modal", "callback_id": REASSIGN_VIEW,
-        "private_metadata": json.dumps({"ticket_id": ticket_id, "channel": channel, "ts": ts}),
-        "title": {"type": "plain_text", "text": "Reassign"},
-        "submit": {"type": "plain_text", "text": "Reassign"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [{"type": "input", "block_id": TEAM_INPUT,
-                    "label": {"type": "plain_text", "text": f"New team for {ticket_id}"},
-                    "element": {"type": "static_select", "action_id": TEAM_INPUT,
-                                "options": options[:100]}}],
-    }
+    element = {"type": "static_select", "options": options[:100]}
+    return _modal(REASSIGN_VIEW, "Reassign", "Reassign",
+                  _input(TEAM_INPUT, f"New team for {ticket_id}", element),
+                  ticket_id=ticket_id, channel=channel, ts=ts)
+
+
+def reject_modal(ticket_id: str, *, channel: str, ts: str) -> dict[str, Any]:
+    """A modal asking why the draft is rejected (optional: nothing is sent either way)."""
+    element = {"type": "plain_text_input", "multiline": True, "max_length": 2000,
+               "placeholder": {"type": "plain_text", "text": "e.g. answered on the phone"}}
+    return _modal(REJECT_VIEW, "Reject the draft", "Reject",
+                  _input(REASON_INPUT, f"Why reject {ticket_id}?", element, optional=True),
+                  ticket_id=ticket_id, channel=channel, ts=ts)

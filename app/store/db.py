@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+#: Shipped inside the package (package data), so a non-editable install migrates too.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def database_url(settings: Settings) -> str:
@@ -61,13 +63,20 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to Alembic's head (what `sidekick serve` does on start)."""
-    from alembic import command
+def alembic_config() -> Any:
+    """Alembic's configuration, built in code: no alembic.ini is needed at run time."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to Alembic's head (what `sidekick serve` does on start)."""
+    from alembic import command
+
+    config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")

@@ -59,6 +59,8 @@ class TicketRow(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     triaged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    #: When the status last changed: a `deciding` row older than a grace period is stuck.
+    moved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
 
 

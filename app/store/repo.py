@@ -59,6 +59,7 @@ def accept_ticket(session: Session, ticket: Ticket) -> bool:
         "priority": priority_for(ticket).priority,
         "created_at": _parse_time(ticket.created_at),
         "received_at": utcnow(),
+        "moved_at": utcnow(),
     }
     return insert_ignore(session, TicketRow.__table__, values, "id")
 
@@ -68,6 +69,13 @@ def get_ticket(session: Session, ticket_id: str) -> TicketRow | None:
     return session.get(TicketRow, ticket_id)
 
 
+def known_ids(session: Session, ids: Sequence[str]) -> set[str]:
+    """Which of these ticket ids the store already holds."""
+    if not ids:
+        return set()
+    return set(session.scalars(select(TicketRow.id).where(TicketRow.id.in_(list(ids)))))
+
+
 def move(session: Session, ticket_id: str, *, frm: str | Sequence[str], to: str,
          **fields: Any) -> bool:
     """Set the status to `to` only if it is `frm` now; True when this call moved it."""
@@ -75,7 +83,28 @@ def move(session: Session, ticket_id: str, *, frm: str | Sequence[str], to: str,
     stmt = (
         update(TicketRow)
         .where(TicketRow.id == ticket_id, TicketRow.status.in_(allowed))
-        .values(status=to, **fields)
+        .values(status=to, **{"moved_at": utcnow(), **fields})
+        .execution_options(synchronize_session=False)
+    )
+    return bool(_rowcount(session, stmt))
+
+
+def stale_deciding(session: Session, older_than: datetime) -> list[str]:
+    """Tickets `deciding` since before `older_than` (their decision's process likely died)."""
+    stmt = select(TicketRow.id).where(
+        TicketRow.status == "deciding",
+        (TicketRow.moved_at.is_(None)) | (TicketRow.moved_at < older_than),
+    ).order_by(TicketRow.moved_at, TicketRow.id)
+    return list(session.scalars(stmt))
+
+
+def take_over(session: Session, ticket_id: str, older_than: datetime) -> bool:
+    """Claim a stuck decision: restamp it only if it is still stale; True for one caller."""
+    stmt = (
+        update(TicketRow)
+        .where(TicketRow.id == ticket_id, TicketRow.status == "deciding",
+               (TicketRow.moved_at.is_(None)) | (TicketRow.moved_at < older_than))
+        .values(moved_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     return bool(_rowcount(session, stmt))
@@ -106,7 +135,7 @@ def requeue_stuck(session: Session) -> int:
     stmt = (
         update(TicketRow)
         .where(TicketRow.status == "triaging")
-        .values(status="accepted")
+        .values(status="accepted", moved_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     return _rowcount(session, stmt)

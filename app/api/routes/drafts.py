@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field, ValidationError
 from agent.decisions import Decision
 from agent.models import TriageResult
 from app.api.deps import Authorized, DeskDep, SessionDep
-from app.service import NotAwaitingReview, UnknownTicket
 from app.store import repo
 
 router = APIRouter(prefix="/drafts", tags=["drafts"], dependencies=[Authorized])
@@ -83,6 +82,9 @@ def _decision(**fields: Any) -> Decision:
 
 
 def _decide(desk: DeskDep, ticket_id: str, decision: Decision) -> DecisionOut:
+    # Imported here: app.service loads LangGraph, which the API needs only to decide.
+    from app.service import NotAwaitingReview, UnknownTicket
+
     try:
         result = desk.decide(ticket_id, decision)
     except UnknownTicket:

@@ -16,4 +16,4 @@ def read_health(request: Request) -> dict:
         return {"status": "starting"}
     with runtime.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
-    return {"status": "ok", "worker": runtime.worker.running}
+    return {"status": "ok", "worker": runtime.worker_running}

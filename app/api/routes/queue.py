@@ -67,8 +67,8 @@ def read_queue(
                                                  description="only tickets in this status")] = None,
 ) -> list[QueueItem]:
     """Open tickets: urgent (CS-escalated), high, normal, community, low; oldest first."""
-    if team is not None and team not in desk.service.context.teams:
-        known = ", ".join(desk.service.context.teams.slugs)
+    if team is not None and team not in desk.teams:
+        known = ", ".join(desk.teams.slugs)
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
             "loc": ["query", "team"], "msg": f"unknown team {team!r}; known teams: {known}",
             "type": "value_error"}])

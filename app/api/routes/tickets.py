@@ -1,4 +1,8 @@
-"""`POST /tickets` (accept now, triage in the background) and `GET /tickets/{id}`."""
+"""Tickets: accept (`POST /tickets`), read, and retry a failed one.
+
+`POST /tickets` answers 202 at once and the worker triages in the background;
+`POST /tickets/{id}/retry` puts a failed ticket back in the work.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pydantic import BaseModel
 
 from agent.models import Ticket
 from app.api.deps import Authorized, DeskDep, SessionDep
+from app.api.desk import NotFailed
 from app.store import repo
 
 router = APIRouter(prefix="/tickets", tags=["tickets"], dependencies=[Authorized])
@@ -20,6 +25,13 @@ class Accepted(BaseModel):
     id: str
     status: Literal["accepted"] = "accepted"
     duplicate: bool = False
+
+
+class Requeued(BaseModel):
+    """A failed ticket put back: `accepted` (triage again) or `deciding` (finish the decision)."""
+
+    id: str
+    status: Literal["accepted", "deciding"]
 
 
 class TicketStatus(BaseModel):
@@ -56,3 +68,23 @@ def read_ticket(ticket_id: str, session: SessionDep) -> TicketStatus:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket with id {ticket_id!r}")
     return TicketStatus(id=row.id, status=row.status, priority=row.priority, team=row.team,
                         error=row.error)
+
+
+@router.post("/{ticket_id}/retry", status_code=status.HTTP_202_ACCEPTED)
+def retry_ticket(ticket_id: str, desk: DeskDep) -> Requeued:
+    """Re-queue a failed ticket (404 unknown, 409 when it has not failed).
+
+    A failed triage is triaged again from its last checkpoint; a failed decision or delivery
+    is finished by the worker, and what was already sent is not sent again (each side
+    effect's idempotency key is in the delivery ledger).
+    """
+    from app.service import UnknownTicket
+
+    try:
+        to = desk.retry(ticket_id)
+    except UnknownTicket:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket with id {ticket_id!r}") \
+            from None
+    except NotFailed as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return Requeued(id=ticket_id, status=to)  # type: ignore[arg-type]

@@ -8,7 +8,15 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from app.slack.blocks import APPROVE, EDIT, REASSIGN, REJECT, edit_modal, reassign_modal
+from app.slack.blocks import (
+    APPROVE,
+    EDIT,
+    REASSIGN,
+    REJECT,
+    edit_modal,
+    reassign_modal,
+    reject_modal,
+)
 from app.slack.listeners._decide import allowed, apply_decision, deps_of
 
 log = logging.getLogger(__name__)
@@ -38,12 +46,13 @@ def approve(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> 
 
 
 def reject(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
-    """Reject: nothing is sent."""
+    """Reject: open a modal asking why; its submission (views.py) rejects, sending nothing."""
     ack()
-    if _first_click(context, body):
-        tid, user, channel, ts = _where(body)
-        apply_decision(deps_of(context), client, ticket_id=tid, user=user, channel=channel,
-                       ts=ts, action="reject", reason="Rejected in Slack")
+    deps = deps_of(context)
+    tid, user, channel, ts = _where(body)
+    if allowed(deps, client, ticket_id=tid, user=user, channel=channel):
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=reject_modal(tid, channel=channel, ts=ts))
 
 
 def edit(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:

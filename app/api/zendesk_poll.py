@@ -1,0 +1,87 @@
+"""Zendesk view polling: new tickets in the team views, accepted like `POST /tickets`.
+
+For accounts without webhooks. `sidekick serve` runs one poller (in the worker process) when
+Zendesk is configured with `SIDEKICK_ZENDESK_VIEWS`; each round reads every view once and
+hands each new ticket to `Desk.accept`, which is idempotent on the ticket id, so a ticket
+seen by two rounds (or by the webhook and a round) is one ticket. Zendesk's 429s are waited
+out inside the client (Retry-After, within `SIDEKICK_ZENDESK_RATELIMIT_BUDGET_S`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from pydantic import ValidationError
+
+from agent.models import Ticket
+from app.api.desk import Desk
+from app.store import repo
+
+log = logging.getLogger("sidekick.zendesk_poll")
+
+
+class ViewPoller:
+    """Reads the team views every `interval_s` seconds in a background thread."""
+
+    def __init__(self, client: Any, views: dict[str, int], desk: Desk, *,
+                 interval_s: float) -> None:
+        self.client, self.views, self.desk = client, dict(views), desk
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _known(self, ids: list[str]) -> set[str]:
+        with self.desk.sessions() as session:
+            return repo.known_ids(session, ids)
+
+    def poll_once(self) -> list[str]:
+        """Read the views once; the ids of the tickets this round accepted."""
+        accepted = []
+        for fields in self.client.poll(self.views, seen=self._known):
+            try:
+                ticket = Ticket.model_validate(fields)
+            except ValidationError as exc:  # e.g. no subject and no body: nothing to triage
+                log.warning("Zendesk ticket %s skipped: %s", fields.get("id"),
+                            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                      for e in exc.errors()))
+                continue
+            if self.desk.accept(ticket):
+                accepted.append(ticket.id)
+        if accepted:
+            log.info("accepted %d ticket(s) from the Zendesk views", len(accepted))
+        return accepted
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:  # Zendesk down or rate limited past the budget: next round
+                log.exception("polling the Zendesk views failed")
+            self._stop.wait(self.interval_s)
+
+    def start(self) -> None:
+        """Poll now, then every `interval_s` seconds, until `stop()`."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="sidekick-zendesk-poll",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop after the round in progress (nothing half-accepted: accepts are atomic)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+
+def view_poller(settings: Any, desk: Desk) -> ViewPoller | None:
+    """A poller when Zendesk and its team views are configured, else None."""
+    if not (settings.zendesk_views and settings.zendesk_subdomain and settings.zendesk_email
+            and settings.zendesk_token):
+        return None
+    from tools.zendesk import make_zendesk
+
+    return ViewPoller(make_zendesk(settings), settings.zendesk_views, desk,
+                      interval_s=settings.zendesk_poll_s)
