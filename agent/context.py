@@ -33,15 +33,31 @@ class Retriever(Protocol):
         ...
 
 
+#: Weight of the title overlap in `IssueMatch.link_score`. Cosine alone misses a ticket
+#: that names the issue's subject in other words around it ("Customer.io as a source":
+#: cosine 0.40 to the ticket asking for it), and a rare shared word is strong evidence.
+TITLE_OVERLAP_WEIGHT = 0.5
+
+
 @dataclass(frozen=True)
 class IssueMatch:
-    """An indexed GitHub issue and how close it is to a ticket (cosine, 0–1)."""
+    """An indexed GitHub issue and how close it is to a ticket.
+
+    `score` is the cosine similarity (0–1); `title_overlap` the IDF-weighted share of the
+    issue title's words that the ticket uses (0–1; 0 when the index cannot tell).
+    """
 
     url: str
     title: str
     score: float
     state: str | None = None
     number: int | None = None
+    title_overlap: float = 0.0
+
+    @property
+    def link_score(self) -> float:
+        """What `link_issue` ranks and thresholds: cosine plus half the title overlap."""
+        return self.score + TITLE_OVERLAP_WEIGHT * self.title_overlap
 
 
 class IssueIndex(Protocol):
@@ -88,7 +104,7 @@ class Context:
     outbox: Outbox
     top_k: int = 5
     confidence_threshold: float = 0.45
-    link_threshold: float = 0.62
+    link_threshold: float = 0.8
     llm_skip_classify_above: float = 0.9
 
     def embed_one(self, text: str) -> np.ndarray:

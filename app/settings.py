@@ -34,8 +34,9 @@ class Settings(BaseSettings):
     top_k: int = 5
     #: Below this team confidence the result says the team is uncertain and asks the hero.
     confidence_threshold: float = 0.45
-    #: Cosine similarity above which an existing GitHub issue is linked instead of drafting one.
-    link_threshold: float = 0.62
+    #: Link score (cosine + 0.5 × IDF-weighted title overlap, see `IssueMatch.link_score`)
+    #: from which an existing GitHub issue is linked instead of drafting a new one.
+    link_threshold: float = 0.8
 
     # The store and the API (`sidekick serve`).
     #: SQLAlchemy URL of the store (and the checkpointer); default: SQLite under `home`.

@@ -10,6 +10,9 @@ JSONL file is the root, so re-ingesting a file skips unchanged issues, updates e
 from __future__ import annotations
 
 import json
+import math
+import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +20,17 @@ import numpy as np
 
 from agent.context import IssueMatch
 from knowledge.embeddings import Embedder
+from knowledge.lexical import tokenize
 from knowledge.store import KnowledgeStore
 from knowledge.sync import IngestReport, Record, clean_metadata, read_state, sync
 
 #: How much of an issue's body is embedded with its title (MiniLM reads ~256 tokens).
 BODY_CHARS = 600
+#: Cosine candidates re-scored with the title overlap (the best link is rarely lower).
+CANDIDATES = 8
+#: Template prefixes of issue titles that say nothing about the subject.
+_TITLE_PREFIX = re.compile(
+    r"^\s*\[?(?:feature request|feature|bug report|bug|enhancement)\]?\s*[:\-]\s*", re.I)
 
 
 class IssueFileError(ValueError):
@@ -105,6 +114,8 @@ class ChromaIssueIndex:
     def __init__(self, store: KnowledgeStore, embedder: Embedder) -> None:
         self.store = store
         self.embedder = embedder
+        # Document frequencies of the indexed issues' terms, for the count they were read at.
+        self._terms: tuple[int, Counter[str]] | None = None
 
     def count(self) -> int:
         """Return the number of indexed issues."""
@@ -116,7 +127,7 @@ class ChromaIssueIndex:
 
     def closest(self, text: str, *, embedding: np.ndarray | None = None, k: int = 3
                 ) -> list[IssueMatch]:
-        """Return the k most similar issues, most similar first; score is cosine (0..1)."""
+        """Return the k best issues by `IssueMatch.link_score` (cosine plus title overlap)."""
         total = self.count()
         if not total or k <= 0 or not text.strip():
             return []
@@ -124,17 +135,35 @@ class ChromaIssueIndex:
                   else np.asarray(embedding, dtype=np.float32))
         # Ask for a few more: one issue listed in two ingested files is shown once.
         found = self.store.issues.query(query_embeddings=[vector.tolist()],
-                                        n_results=min(total, k * 2), include=["metadatas",
-                                                                             "distances"])
+                                        n_results=min(total, max(k * 2, CANDIDATES)),
+                                        include=["metadatas", "distances"])
+        words = set(tokenize(text))
         matches: dict[str, IssueMatch] = {}
         for meta, distance in zip(found["metadatas"][0], found["distances"][0], strict=True):
             url = str(meta.get("url", ""))
             if url in matches:
                 continue
             number = meta.get("number")
+            title = str(meta.get("title", ""))
             matches[url] = IssueMatch(
-                url=url, title=str(meta.get("title", "")),
+                url=url, title=title,
                 score=round(min(max(1.0 - float(distance), 0.0), 1.0), 4),
                 state=meta.get("state"), number=int(number) if number is not None else None,
+                title_overlap=round(self._title_overlap(title, words, total), 4),
             )
-        return list(matches.values())[:k]
+        return sorted(matches.values(), key=lambda m: -m.link_score)[:k]
+
+    def _title_overlap(self, title: str, words: set[str], total: int) -> float:
+        """IDF-weighted share of the title's terms found among the ticket's `words`."""
+        if self._terms is None or self._terms[0] != total:
+            documents = self.store.issues.get(include=["documents"])["documents"] or []
+            self._terms = (total, Counter(t for d in documents for t in set(tokenize(d))))
+        frequencies = self._terms[1]
+        terms = set(tokenize(_TITLE_PREFIX.sub("", title)))
+
+        def idf(term: str) -> float:
+            df = frequencies.get(term, 0)
+            return math.log(1 + (total - df + 0.5) / (df + 0.5))
+
+        weight = sum(idf(t) for t in terms)
+        return sum(idf(t) for t in terms & words) / weight if weight else 0.0

@@ -61,21 +61,46 @@ def failing_rows(report_path: Path, limit: int = 25) -> str:
     return "\n--- failing rows (first per dataset) ---\n" + "\n".join(lines)
 
 
-# TRICKY: two of issue #3's targets are not met yet (triage kind accuracy 0.76 < 0.90, draft
-# checks 0.72 < 0.95; see the note on issue #3). The thresholds stay at the targets; this test
-# is expected to fail until they are met, and `strict` turns it red the day it passes, so the
-# marker cannot outlive the gap.
-@pytest.mark.xfail(strict=True, reason="triage kind accuracy and draft checks below target")
-def test_gate_on_the_shipped_datasets(eval_home: Path, tmp_path: Path) -> None:
-    report_path, html_path = tmp_path / "report.json", tmp_path / "report.html"
+#: Issue #3 targets not met yet (see its note): these metrics are held to their thresholds
+#: by `test_known_gaps_reach_their_targets` below, every other one by the gate test.
+KNOWN_GAPS = {("drafts", "draft_checks_pass_rate")}
+
+
+@pytest.fixture(scope="module")
+def shipped_run(eval_home: Path, tmp_path_factory: pytest.TempPathFactory
+                ) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
+    out = tmp_path_factory.mktemp("shipped")
+    report_path, html_path = out / "report.json", out / "report.html"
     proc = sidekick_eval("--report", report_path, "--html", html_path, home=eval_home)
-    assert proc.returncode == 0, explain(proc) + failing_rows(report_path)
-    assert "LLM judge skipped: no LLM configured" in proc.stderr
+    return proc, report_path, html_path
+
+
+def test_gate_on_the_shipped_datasets(shipped_run) -> None:
+    proc, report_path, html_path = shipped_run
+    assert report_path.exists(), explain(proc)
     report = json.loads(report_path.read_text())
+    failed = [(row["dataset"], row["metric"]) for row in report["thresholds"]
+              if not row["passed"]]
+    assert set(failed) <= KNOWN_GAPS, explain(proc) + failing_rows(report_path)
+    # The exit code follows the gate: 0 exactly when nothing, known gaps included, failed.
+    assert proc.returncode == (1 if failed else 0), explain(proc)
+    assert "LLM judge skipped: no LLM configured" in proc.stderr
     assert set(report["datasets"]) == {"triage", "retrieval", "drafts"}
-    assert report["gate_passed"] and report["llm_judge"] is None
+    assert report["gate_passed"] is not bool(failed) and report["llm_judge"] is None
     assert report["datasets"]["triage"]["n"] == 242
     assert "data:image/png;base64," in html_path.read_text()
+
+
+# TRICKY: the thresholds stay at issue #3's targets; this test is expected to fail until
+# they are met, and `strict` turns it red the day it passes, so the marker (and KNOWN_GAPS)
+# cannot outlive the gap.
+@pytest.mark.xfail(strict=True, reason="draft checks below target (0.77 < 0.95)")
+def test_known_gaps_reach_their_targets(shipped_run) -> None:
+    proc, report_path, _ = shipped_run
+    report = json.loads(report_path.read_text())
+    below = [row for row in report["thresholds"]
+             if (row["dataset"], row["metric"]) in KNOWN_GAPS and not row["passed"]]
+    assert not below, explain(proc) + failing_rows(report_path)
 
 
 @pytest.mark.shared

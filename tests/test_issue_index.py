@@ -68,6 +68,19 @@ def test_closest_issue(tmp_path: Path, issues_file: Path, embedder):
     assert index.closest("ignored when a vector is given", embedding=vector, k=1)[0].number == 3
 
 
+def test_a_ticket_that_names_the_issue_title_ranks_it_first(tmp_path: Path, issues_file: Path,
+                                                             embedder):
+    store = open_store(tmp_path / "chroma")
+    ingest_issues(store, issues_file, embedder)
+    matches = ChromaIssueIndex(store, embedder).closest(
+        "Our board wants our dashboards as a PDF every month; exporting by hand is painful.",
+        k=3)
+    assert matches[0].number == 3
+    assert matches[0].title_overlap > 0.5 > max(m.title_overlap for m in matches[1:])
+    scores = [m.link_score for m in matches]
+    assert scores == sorted(scores, reverse=True)
+
+
 def test_same_issue_in_two_files_is_listed_once(tmp_path: Path, issues_file: Path, embedder):
     store = open_store(tmp_path / "chroma")
     ingest_issues(store, issues_file, embedder)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from langgraph.runtime import Runtime
 
-from agent.context import Context
+from agent.context import Context, IssueMatch
 from agent.models import Draft, IssueProposal, Ticket
 from agent.nodes.classify import classify
 from agent.nodes.deliver import deliver, idempotency_key
@@ -86,6 +86,33 @@ def test_link_issue_proposes_create_without_an_index_and_none_for_questions(runt
     question = link_issue({"ticket": t, "classification": {"kind": "question", "team": "x"}},
                           runtime)["issue"]
     assert question.action == "none"
+
+
+class ListedIssues:
+    """An IssueIndex that returns the matches it was given (the node's ranking is tested)."""
+
+    def __init__(self, *matches: IssueMatch) -> None:
+        self.matches = list(matches)
+
+    def closest(self, text, *, embedding=None, k=3):
+        return self.matches[:k]
+
+
+@pytest.mark.parametrize(("matches", "action", "url", "score"), [
+    # The title overlap lifts the right issue above a slightly closer wrong one.
+    ((IssueMatch("https://x/issues/1", "Player controls overlap", 0.62),
+      IssueMatch("https://x/issues/2", "Replays squished on person page", 0.61, title_overlap=0.6)),
+     "link", "https://x/issues/2", 0.91),
+    # Cosine alone, below the link score threshold: a new issue is drafted.
+    ((IssueMatch("https://x/issues/1", "Player controls overlap", 0.7),), "create", None, 0.7),
+])
+def test_link_issue_ranks_by_link_score(runtime, matches, action, url, score):
+    rt = Runtime(context=Context(**{**runtime.context.__dict__,
+                                    "issues": ListedIssues(*matches)}))
+    t = ticket(subject="Recordings on the person page are squished")
+    issue = link_issue({"ticket": t, "classification": {"kind": "bug", "team": "replay"}},
+                       rt)["issue"]
+    assert (issue.action, issue.url, issue.score) == (action, url, score)
 
 
 def test_draft_is_grounded_in_the_passages(runtime):

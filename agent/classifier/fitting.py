@@ -23,12 +23,26 @@ from knowledge.embeddings import Embedder
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+#: 2: the kind head reads speech-act features (speech.py) beside the vector.
+FORMAT_VERSION = 2
+#: The sample weight of a labeled ticket the user added (`sidekick train`) against 1 for a
+#: shipped example: the team's own history is what its next tickets will look like.
+OWN_HISTORY_WEIGHT = 2.0
+#: Origins that are ours, not the user's.
+_OURS = ("shipped", "prototype")
 
 
 def teams_fingerprint(teams: Teams) -> str:
     """Hash the taxonomy: it changes when a team is added, removed, renamed or re-described."""
     return text_key(json.dumps([[t.slug, t.description] for t in teams]))
+
+
+def features_fingerprint() -> str:
+    """Hash the code that turns a text into features: a model fitted on other features is stale."""
+    from agent.classifier import lexical, speech
+
+    return text_key("".join(Path(m.__file__).read_text(encoding="utf-8")
+                            for m in (lexical, speech) if m.__file__))
 
 
 def shipped_fingerprint(path: Path = SHIPPED_EXAMPLES) -> str:
@@ -61,7 +75,8 @@ def fit_model(examples: list[Example], teams: Teams, cache: store.EmbeddingCache
     # One embedding call for all new texts and subjects.
     vectors = cache.vectors(texts + [e.subject_text for e in rows])
     features = Features.build(texts, vectors[: len(rows)], vectors[len(rows):],
-                              [e.origin == "prototype" for e in rows])
+                              [e.origin == "prototype" for e in rows],
+                              [1.0 if e.origin in _OURS else OWN_HISTORY_WEIGHT for e in rows])
     token = uuid.uuid4().hex
     unknown = sum(1 for e in examples if e.team and e.team not in teams)
     if unknown:
@@ -70,7 +85,7 @@ def fit_model(examples: list[Example], teams: Teams, cache: store.EmbeddingCache
     team, team_report = fit_target(features, [e.team for e in rows], teams.slugs,
                                    uses_subject=True, folds=folds)
     kind, kind_report = fit_target(features, [e.kind for e in rows], KINDS,
-                                   uses_subject=False, folds=folds)
+                                   uses_subject=False, uses_speech=True, folds=folds)
     meta = {
         "format": FORMAT_VERSION,
         "model_id": cache.embedder.model_id,
@@ -78,6 +93,7 @@ def fit_model(examples: list[Example], teams: Teams, cache: store.EmbeddingCache
         "teams": list(teams.slugs),
         "teams_fingerprint": teams_fingerprint(teams),
         "shipped_fingerprint": shipped_fingerprint(),
+        "features_fingerprint": features_fingerprint(),
         "n_examples": len(examples),
         "n_by_origin": dict(Counter(e.origin for e in examples)),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -108,5 +124,6 @@ def is_current(meta: dict[str, Any] | None, directory: Path, embedder: Embedder,
         and meta.get("model_id") == embedder.model_id
         and meta.get("teams_fingerprint") == teams_fingerprint(teams)
         and meta.get("shipped_fingerprint") == shipped_fingerprint()
+        and meta.get("features_fingerprint") == features_fingerprint()
         and (directory / store.MODEL_FILE).exists()
     )

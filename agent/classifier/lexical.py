@@ -19,7 +19,9 @@ import numpy as np
 BUCKETS = 1 << 20
 #: Longer texts are pastes (logs, stack traces); their start carries the signal.
 MAX_CHARS = 12_000
-_TOKEN = re.compile(r"[^\W_]+|[#$*]+", re.UNICODE)
+#: Words, plus runs of `#$*?`: markdown headings of issue templates, and question marks,
+#: whose bigrams ("expected ?", "way ?") tell a question from a bug report.
+_TOKEN = re.compile(r"[^\W_]+|[#$*?]+", re.UNICODE)
 
 
 def _features(text: str) -> list[str]:

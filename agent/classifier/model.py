@@ -4,7 +4,8 @@ Each target (team, kind) has three linear heads, blended log-linearly and then
 temperature-scaled:
 
 - `dense`: logistic regression on the ticket's MiniLM vector (for team, concatenated with
-  the subject's vector: on real GitHub issues the title alone names the product area);
+  the subject's vector: on real GitHub issues the title alone names the product area; for
+  kind, with the speech-act features of speech.py: does the ticket ask a question);
 - `lexical`: logistic regression on hashed words and character 4-grams (see lexical.py);
 - `fallback`: the text vector alone, used when a caller passes only an embedding.
 
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from agent.classifier.lexical import lexical_logits
+from agent.classifier.speech import speech_features
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -71,6 +73,7 @@ class Target:
     blend: float
     temperature: float
     fallback_temperature: float
+    uses_speech: bool = False
 
     def probabilities(self, vectors: np.ndarray, subject_vectors: np.ndarray | None,
                       texts: list[str] | None) -> np.ndarray:
@@ -81,6 +84,8 @@ class Target:
         if self.uses_subject:
             subjects = vectors if subject_vectors is None else subject_vectors
             dense_in = np.hstack([vectors, subjects])
+        if self.uses_speech:
+            dense_in = np.hstack([dense_in, speech_features(texts)])
         mixed = (self.blend * log_softmax(self.dense.logits(dense_in))
                  + (1.0 - self.blend) * log_softmax(self.lexical.logits(texts)))
         return softmax(mixed / self.temperature)
@@ -98,7 +103,7 @@ class Target:
             f"{prefix}.fallback.bias": self.fallback.bias,
             f"{prefix}.scalars": np.array(
                 [float(self.uses_subject), self.blend, self.temperature,
-                 self.fallback_temperature]),
+                 self.fallback_temperature, float(self.uses_speech)]),
         }
 
     @classmethod
@@ -107,7 +112,8 @@ class Target:
         def head(name: str) -> Head:
             return Head(arrays[f"{prefix}.{name}.weights"], arrays[f"{prefix}.{name}.bias"])
 
-        uses_subject, blend, temperature, fallback_temperature = arrays[f"{prefix}.scalars"]
+        uses_subject, blend, temperature, fallback_temperature, uses_speech = (
+            arrays[f"{prefix}.scalars"])
         return cls(
             classes=tuple(str(c) for c in arrays[f"{prefix}.classes"]),
             dense=head("dense"),
@@ -119,6 +125,7 @@ class Target:
             blend=float(blend),
             temperature=float(temperature),
             fallback_temperature=float(fallback_temperature),
+            uses_speech=bool(uses_speech),
         )
 
 

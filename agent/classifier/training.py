@@ -16,6 +16,7 @@ import numpy as np
 from agent.classifier.calibration import expected_calibration_error, fit_blend, fit_temperature
 from agent.classifier.lexical import BUCKETS, bucket_counts
 from agent.classifier.model import Head, LexicalHead, Target, log_softmax, softmax
+from agent.classifier.speech import speech_features
 
 #: Inverse L2 strengths, chosen by 5-fold CV on the shipped examples plus the dev issues.
 DENSE_C = 10.0
@@ -28,16 +29,19 @@ _ABSENT_BIAS = -30.0
 
 @dataclass(frozen=True)
 class Features:
-    """The training matrix of every row: text and subject vectors and lexical counts."""
+    """The training matrix of every row: vectors, lexical counts and speech-act features."""
 
     vectors: np.ndarray
     subject_vectors: np.ndarray
     lexical: Any  # scipy.sparse.csr_matrix of raw bucket counts, (n, BUCKETS)
     is_prototype: np.ndarray
+    speech: np.ndarray
+    #: Per-row sample weight: a team's own labeled history counts more than our examples.
+    weights: np.ndarray
 
     @classmethod
     def build(cls, texts: list[str], vectors: np.ndarray, subject_vectors: np.ndarray,
-              is_prototype: list[bool]) -> Features:
+              is_prototype: list[bool], weights: list[float] | None = None) -> Features:
         """Hash the texts' lexical features next to their precomputed vectors."""
         from scipy.sparse import csr_matrix
 
@@ -51,7 +55,19 @@ class Features:
             (np.concatenate(values) if values else np.zeros(0, np.float32),
              np.concatenate(indices) if indices else np.zeros(0, np.int64), indptr),
             shape=(len(texts), BUCKETS), dtype=np.float32)
-        return cls(vectors, subject_vectors, lexical, np.asarray(is_prototype, dtype=bool))
+        return cls(vectors, subject_vectors, lexical, np.asarray(is_prototype, dtype=bool),
+                   speech_features(texts),
+                   np.ones(len(texts)) if weights is None else np.asarray(weights, dtype=float))
+
+    def dense_input(self, rows: np.ndarray, *, uses_subject: bool, uses_speech: bool
+                    ) -> np.ndarray:
+        """What the dense head of a target reads for `rows` (as Target.probabilities builds)."""
+        parts = [self.vectors[rows]]
+        if uses_subject:
+            parts.append(self.subject_vectors[rows])
+        if uses_speech:
+            parts.append(self.speech[rows])
+        return np.hstack(parts) if len(parts) > 1 else parts[0]
 
 
 @dataclass
@@ -86,7 +102,8 @@ def _full_head(model: Any, n_features: int, present: np.ndarray, n_classes: int)
     return Head(weights, bias)
 
 
-def _fit_linear(x: Any, y: np.ndarray, n_classes: int, c: float) -> Head:
+def _fit_linear(x: Any, y: np.ndarray, n_classes: int, c: float,
+                weights: np.ndarray | None = None) -> Head:
     """Class-weighted multinomial logistic regression (a constant head for one class)."""
     present = np.unique(y)
     if len(present) < 2:
@@ -97,7 +114,7 @@ def _fit_linear(x: Any, y: np.ndarray, n_classes: int, c: float) -> Head:
 
     # Balanced weights: a team with 4 real examples must not be swamped by one with 40.
     model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
-    model.fit(x, y)
+    model.fit(x, y, sample_weight=weights)
     return _full_head(model, x.shape[1], present, n_classes)
 
 
@@ -111,39 +128,43 @@ def _lexical_matrix(counts: Any, columns: np.ndarray) -> Any:
     return diags(1.0 / np.where(norms > 0, norms, 1.0)) @ x
 
 
-def _fit_lexical(counts: Any, y: np.ndarray, n_classes: int) -> LexicalHead:
+def _fit_lexical(counts: Any, y: np.ndarray, n_classes: int, weights: np.ndarray
+                 ) -> LexicalHead:
     # Keep features seen in three or more rows: same CV accuracy as keeping all of them,
     # a fifth of the columns, a faster fit and a smaller model.
     df = np.asarray((counts > 0).sum(axis=0)).ravel()
     columns = np.flatnonzero(df >= MIN_DF) if (df >= MIN_DF).any() else np.flatnonzero(df)
-    head = _fit_linear(_lexical_matrix(counts, columns), y, n_classes, LEXICAL_C)
+    head = _fit_linear(_lexical_matrix(counts, columns), y, n_classes, LEXICAL_C, weights)
     return LexicalHead(columns.astype(np.int64), head.weights, head.bias)
 
 
 def fit_heads(features: Features, rows: np.ndarray, y: np.ndarray, n_classes: int,
-              uses_subject: bool) -> tuple[Head, LexicalHead, Head]:
+              uses_subject: bool, uses_speech: bool) -> tuple[Head, LexicalHead, Head]:
     """Fit the dense, lexical and fallback heads on `rows` (labels `y`)."""
-    fallback = _fit_linear(features.vectors[rows], y, n_classes, DENSE_C)
+    weights = features.weights[rows]
+    fallback = _fit_linear(features.vectors[rows], y, n_classes, DENSE_C, weights)
     dense = fallback
-    if uses_subject:
-        x = np.hstack([features.vectors[rows], features.subject_vectors[rows]])
-        dense = _fit_linear(x, y, n_classes, DENSE_C)
-    lexical = _fit_lexical(features.lexical[rows], y, n_classes)
+    if uses_subject or uses_speech:
+        x = features.dense_input(rows, uses_subject=uses_subject, uses_speech=uses_speech)
+        dense = _fit_linear(x, y, n_classes, DENSE_C, weights)
+    lexical = _fit_lexical(features.lexical[rows], y, n_classes, weights)
     return dense, lexical, fallback
 
 
 def _head_log_probs(features: Features, rows: np.ndarray, heads: tuple[Head, LexicalHead, Head],
-                    uses_subject: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    uses_subject: bool, uses_speech: bool
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     dense, lexical, fallback = heads
     vectors = features.vectors[rows]
-    dense_in = np.hstack([vectors, features.subject_vectors[rows]]) if uses_subject else vectors
+    dense_in = features.dense_input(rows, uses_subject=uses_subject, uses_speech=uses_speech)
     lex = _lexical_matrix(features.lexical[rows], lexical.columns) @ lexical.weights
     return (log_softmax(dense.logits(dense_in)), log_softmax(lex + lexical.bias),
             log_softmax(fallback.logits(vectors)))
 
 
 def out_of_fold(features: Features, labeled: np.ndarray, y: np.ndarray, n_classes: int,
-                uses_subject: bool, folds: int, seed: int) -> tuple[np.ndarray, ...] | None:
+                uses_subject: bool, uses_speech: bool, folds: int, seed: int
+                ) -> tuple[np.ndarray, ...] | None:
     """Out-of-fold log-probabilities (dense, lexical, fallback) of the real labeled rows.
 
     Prototype rows (team descriptions) always stay on the training side. Returns None when
@@ -162,8 +183,10 @@ def out_of_fold(features: Features, labeled: np.ndarray, y: np.ndarray, n_classe
         splits = list(splitter.split(evaluable, y[evaluable]))
     for train_pos, test_pos in splits:
         train = np.concatenate([evaluable[train_pos], np.flatnonzero(~real)])
-        heads = fit_heads(features, labeled[train], y[train], n_classes, uses_subject)
-        parts = _head_log_probs(features, labeled[evaluable[test_pos]], heads, uses_subject)
+        heads = fit_heads(features, labeled[train], y[train], n_classes, uses_subject,
+                          uses_speech)
+        parts = _head_log_probs(features, labeled[evaluable[test_pos]], heads, uses_subject,
+                                uses_speech)
         for target, part in zip(out, parts, strict=True):
             target[test_pos] = part
     return (*out, y[evaluable])
@@ -180,7 +203,7 @@ def _confusion(classes: tuple[str, ...], truth: np.ndarray, predicted: np.ndarra
 
 
 def fit_target(features: Features, labels: list[str | None], classes: tuple[str, ...], *,
-               uses_subject: bool, folds: int = 5, seed: int = 0
+               uses_subject: bool, uses_speech: bool = False, folds: int = 5, seed: int = 0
                ) -> tuple[Target, TargetReport]:
     """Calibrate on out-of-fold predictions, then fit the final heads on every labeled row."""
     index = {c: i for i, c in enumerate(classes)}
@@ -188,7 +211,8 @@ def fit_target(features: Features, labels: list[str | None], classes: tuple[str,
     y = np.array([index[labels[i]] for i in labeled], dtype=np.int64)
     real = ~features.is_prototype[labeled]
     report = TargetReport(counts=dict(Counter(classes[v] for v in y[real])))
-    oof = out_of_fold(features, labeled, y, len(classes), uses_subject, folds, seed)
+    oof = out_of_fold(features, labeled, y, len(classes), uses_subject, uses_speech, folds,
+                      seed)
     if oof is not None:
         dense, lexical, fallback, truth = oof
         report.blend, report.temperature = fit_blend(dense, lexical, truth)
@@ -202,9 +226,9 @@ def fit_target(features: Features, labels: list[str | None], classes: tuple[str,
         report.ece = expected_calibration_error(probabilities, truth)
         report.confusion = _confusion(classes, truth, predicted)
     dense_head, lexical_head, fallback_head = fit_heads(
-        features, labeled, y, len(classes), uses_subject)
+        features, labeled, y, len(classes), uses_subject, uses_speech)
     target = Target(classes=classes, dense=dense_head, lexical=lexical_head,
                     fallback=fallback_head, uses_subject=uses_subject, blend=report.blend,
                     temperature=report.temperature,
-                    fallback_temperature=report.fallback_temperature)
+                    fallback_temperature=report.fallback_temperature, uses_speech=uses_speech)
     return target, report

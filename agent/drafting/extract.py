@@ -76,18 +76,47 @@ def clean_markdown(text: str) -> list[str]:
     return lines
 
 
+def _complete(sentence: str) -> bool:
+    # Not a fragment, not a question (the docs' own questions are rhetorical or headings),
+    # and no date that would read as our promise.
+    return bool(sentence) and sentence[-1] in ".!)`" and find_timeline(sentence) is None
+
+
+def _quotable(sentence: str) -> bool:
+    if not MIN_CHARS <= len(sentence) <= MAX_CHARS or sentence.endswith(":"):
+        return False  # a lead-in to a list or code block says nothing alone
+    return _complete(sentence)
+
+
+def _following(parts: list[str]) -> str | None:
+    """Up to two complete sentences that follow, short ones included ("Ours does too.")."""
+    taken: list[str] = []
+    for part in parts[:2]:
+        if not _complete(part) or len(" ".join([*taken, part])) > MAX_CHARS:
+            break
+        taken.append(part)
+    return " ".join(taken) or None
+
+
+def sentence_pairs(text: str) -> list[tuple[str, str | None]]:
+    """Each quotable sentence of a passage with the quotable one after it in its paragraph.
+
+    Docs often state a fact and give the fix in the next sentence ("Ours includes a world
+    map. If you can't see it, enable GeoIP."): the fix rarely shares the ticket's words.
+    """
+    out: list[tuple[str, str | None]] = []
+    for line in clean_markdown(text):
+        parts = [p.strip() for p in _SENTENCE_END.split(line)]
+        for i, sentence in enumerate(parts):
+            if not _quotable(sentence):
+                continue
+            out.append((sentence, _following(parts[i + 1:])))
+    return out
+
+
 def sentences(text: str) -> list[str]:
     """Return the self-contained sentences of a passage that are fit to quote."""
-    out = []
-    for line in clean_markdown(text):
-        for sentence in _SENTENCE_END.split(line):
-            sentence = sentence.strip()
-            if not MIN_CHARS <= len(sentence) <= MAX_CHARS or sentence.endswith(":"):
-                continue  # a lead-in to a list or code block says nothing alone
-            if sentence[-1] not in ".!?)`" or find_timeline(sentence):
-                continue  # fragments, and docs dates that would read as our promise
-            out.append(sentence)
-    return out
+    return [sentence for sentence, _ in sentence_pairs(text)]
 
 
 def best_sentences(
@@ -103,15 +132,27 @@ def best_sentences(
         return []
     need = 1 if len(wanted) < 4 else min_overlap
     candidates = []
+    seen: set[str] = set()
     for rank, passage in enumerate(passages[:MAX_PASSAGES]):
-        for position, sentence in enumerate(sentences(passage.text[:MAX_PASSAGE_CHARS])):
+        pairs = sentence_pairs(passage.text[:MAX_PASSAGE_CHARS])
+        for position, (sentence, following) in enumerate(pairs):
+            # Two chunks of one page (or two pages) can repeat a line: quote it once.
+            normalized = " ".join(sentence.lower().split())
+            if normalized in seen:
+                continue
+            seen.add(normalized)
             shared = wanted & _tokens(sentence)
             if len(shared) < need:
                 continue
             # Overlap normalised by length, nudged towards higher passages and earlier lines.
             score = len(shared) / math.sqrt(len(_tokens(sentence)) + 1)
             score += 0.3 / (rank + 1) + 0.05 / (position + 1)
-            candidates.append((score, rank, position, sentence, passage))
+            candidates.append((score, rank, position, sentence, passage, following))
     chosen = sorted(candidates, key=lambda c: c[0], reverse=True)[:limit]
+    if chosen and chosen[0][5]:
+        # The best match keeps the sentence after it: where the docs usually say what to do.
+        best = chosen[0]
+        if all(best[5] != c[3] for c in chosen):
+            chosen[0] = (*best[:3], f"{best[3]} {best[5]}", *best[4:])
     chosen.sort(key=lambda c: (c[1], c[2]))
     return [Extract(sentence=c[3], passage=c[4], score=c[0]) for c in chosen]

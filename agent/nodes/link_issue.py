@@ -31,7 +31,7 @@ def new_issue(ticket: Ticket, kind: str, team: str) -> IssueProposal:
 
 
 def link_issue(state: State, runtime: Runtime[Context]) -> dict:
-    """Propose `link` above the similarity threshold, else `create`; `none` for other kinds."""
+    """Propose `link` from the link-score threshold up, else `create`; `none` for other kinds."""
     started = perf_counter()
     ctx = runtime.context
     ticket, classification = state["ticket"], state["classification"]
@@ -41,14 +41,14 @@ def link_issue(state: State, runtime: Runtime[Context]) -> dict:
     else:
         matches = []
         if ctx.issues is not None:
-            matches = ctx.issues.closest(ticket.text, embedding=ctx.embed_one(ticket.text), k=1)
-        if matches and matches[0].score >= ctx.link_threshold:
-            best = matches[0]
+            matches = ctx.issues.closest(ticket.text, embedding=ctx.embed_one(ticket.text), k=3)
+        best = max(matches, key=lambda m: m.link_score, default=None)
+        if best is not None and best.link_score >= ctx.link_threshold:
             proposal = IssueProposal(
-                action="link", url=best.url, title=best.title, score=round(best.score, 4)
+                action="link", url=best.url, title=best.title, score=round(best.link_score, 4)
             )
         else:
             proposal = new_issue(ticket, kind, classification["team"])
-            if matches:
-                proposal.score = round(matches[0].score, 4)
+            if best is not None:
+                proposal.score = round(best.link_score, 4)
     return {"issue": proposal, "timings_ms": {"link_issue": elapsed_ms(started)}}
