@@ -31,6 +31,29 @@ def test_the_migration_matches_the_models(store_engine):
     assert diff == []
 
 
+def test_head_revision_is_the_newest_migration_and_a_store_at_head_skips_alembic(store_engine):
+    from alembic.script import ScriptDirectory
+
+    from app.store.db import HEAD_REVISION, alembic_config, at_head, migrate
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
+    assert at_head(store_engine)
+    migrate(store_engine)  # nothing to do: returns without touching the schema
+    assert at_head(store_engine)
+
+
+def test_a_new_database_is_not_at_head_until_migrated(tmp_path):
+    from sqlalchemy import create_engine
+
+    from app.store.db import at_head, migrate
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    assert not at_head(engine)
+    migrate(engine)
+    assert at_head(engine)
+    engine.dispose()
+
+
 def test_accept_is_idempotent_and_moves_are_conditional(store_engine):
     with Session(store_engine) as session, session.begin():
         assert repo.accept_ticket(session, TICKET) is True
