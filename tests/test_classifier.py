@@ -19,8 +19,8 @@ from agent.teams import load_teams
 
 OUTPUTS = Path(__file__).parent / "outputs"
 
-# Floors a bit below what 5-fold CV on the 251 shipped examples measures (team 0.83,
-# kind 0.83, embedding-only team 0.80; ECE 0.065 team, 0.03 kind).
+# Floors a bit below what 5-fold CV on the shipped examples measures (team 0.84 on the 251
+# with a team, kind 0.89 on all 398, embedding-only team 0.79; ECE 0.07 team, 0.01 kind).
 TEAM_ACCURACY_FLOOR = 0.78
 KIND_ACCURACY_FLOOR = 0.77
 EMBEDDING_ONLY_TEAM_FLOOR = 0.74
@@ -179,7 +179,7 @@ def test_custom_taxonomy_trains_and_predicts_only_its_teams(tmp_path, embedder):
     classifier = load_or_train(tmp_path / "classifier", embedder, teams)
     assert classifier.meta["teams"] == ["replay", "pipeline", "money"]
     shipped = load_examples(SHIPPED_EXAMPLES, origin="shipped")
-    outside = sum(e.team not in teams for e in shipped)
+    outside = sum(e.team is not None and e.team not in teams for e in shipped)
     # Their kind labels still train the kind head; their team labels are counted, not used.
     assert classifier.meta["report"]["skipped_unknown_team"] == outside > 0
     for subject, body in TICKETS:

@@ -2,6 +2,10 @@
 
 A row is a Ticket (DESIGN.md) plus `"expected": {"team": ..., "kind": ...}`. Either label may
 be null: a row with only a kind still trains the kind head, and the other way round.
+
+The shipped rows from ex-0252 on carry a kind only. They were written to teach the
+question / bug boundary in support-desk prose; with their teams too, the team head drifted
+from real GitHub issues (5-fold CV on the dev issues: team 0.862 with, 0.885 without).
 """
 
 from __future__ import annotations
