@@ -142,14 +142,8 @@ class TriageService:
 @contextmanager
 def open_service(settings: Settings) -> Iterator[TriageService]:
     """Build the context from settings and a graph on the store's checkpointer."""
-    from app.runtime import build_context, sqlite_checkpointer
+    from app.runtime import build_context
+    from app.store.checkpoint import open_checkpointer
 
-    if settings.database_url:
-        from app.store.checkpoint import open_checkpointer
-
-        checkpointer = open_checkpointer(settings)
-    else:
-        # The default store is SQLite under the home: no need to import SQLAlchemy for it.
-        checkpointer = sqlite_checkpointer(settings.checkpoint_db)
-    with checkpointer as saver:
+    with open_checkpointer(settings) as saver:
         yield TriageService(graph=build_graph(saver), context=build_context(settings))

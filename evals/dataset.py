@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agent.jsonl import JsonlLineError, iter_jsonl
 from agent.models import Ticket
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "datasets"
@@ -88,18 +88,15 @@ def load_dataset(path: Path) -> Dataset:
         raise DatasetError(f"{path}: no such file")
     rows: list[Row] = []
     seen: set[str] = set()
-    for line, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not text.strip():
-            continue
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{path}:{line}: not valid JSON ({exc.msg})") from None
-        row = _row(data, path, line)
-        if row.id in seen:
-            raise DatasetError(f"{path}:{line}: duplicate id {row.id!r}")
-        seen.add(row.id)
-        rows.append(row)
+    try:
+        for line, data in iter_jsonl(path):
+            row = _row(data, path, line)
+            if row.id in seen:
+                raise DatasetError(f"{path}:{line}: duplicate id {row.id!r}")
+            seen.add(row.id)
+            rows.append(row)
+    except JsonlLineError as exc:
+        raise DatasetError(f"{path}:{exc.line}: not valid JSON ({exc.msg})") from None
     if not rows:
         raise DatasetError(f"{path}: no rows")
     return Dataset(name=path.stem, path=path, rows=rows)

@@ -9,7 +9,6 @@ JSONL file is the root, so re-ingesting a file skips unchanged issues, updates e
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from agent.context import IssueMatch
+from agent.jsonl import JsonlLineError, iter_jsonl
 from knowledge.embeddings import Embedder
 from knowledge.lexical import tokenize
 from knowledge.store import KnowledgeStore
@@ -45,13 +45,11 @@ def read_issue_rows(path: Path) -> list[dict[str, Any]]:
 
     """
     rows = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise IssueFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
+    try:
+        numbered = list(iter_jsonl(path))
+    except JsonlLineError as exc:
+        raise IssueFileError(f"{path}:{exc.line}: not JSON ({exc.msg})") from None
+    for number, row in numbered:
         if not isinstance(row, dict):
             raise IssueFileError(f"{path}:{number}: expected a JSON object")
         if not _issue_url(row) or not str(row.get("subject") or row.get("title") or "").strip():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from embedding_helpers import CountingEmbedder
 
 from agent.classifier import ExampleError, load_or_train, parse_example
 from agent.classifier.calibration import expected_calibration_error, fit_temperature
@@ -32,19 +33,6 @@ TICKETS = [
     ("Flag is false for everyone", "Our feature flag with a 50% rollout never returns true."),
     (None, "snowflake batch export failing with auth error since the key rotation"),
 ]
-
-
-class CountingEmbedder:
-    """The real embedder, counting how many texts it is asked to embed."""
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-        self.model_id = inner.model_id
-        self.texts = 0
-
-    def embed(self, texts):
-        self.texts += len(texts)
-        return self.inner.embed(texts)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@ import re
 from pathlib import Path
 
 import pytest
+from embedding_helpers import CountingEmbedder
 
 from app.cli import main
 from knowledge.ingest import PROJECT_CORPUS_DIR, ensure_project_corpus, ingest_path
@@ -47,19 +48,6 @@ Ask support for a refund within thirty days.
 """,
     "contents/docs/_snippets/shared.mdx": "A snippet included into other pages.\n",
 }
-
-
-class CountingEmbedder:
-    """The real embedder, counting how many texts it was asked to embed."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.model_id = inner.model_id
-        self.texts = 0
-
-    def embed(self, texts):
-        self.texts += len(texts)
-        return self.inner.embed(texts)
 
 
 def write_site(root: Path) -> Path:

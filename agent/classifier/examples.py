@@ -11,7 +11,6 @@ from real GitHub issues (5-fold CV on the dev issues: team 0.862 with, 0.885 wit
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agent.jsonl import JsonlLineError, iter_jsonl
 from agent.models import KINDS, Ticket
 
 #: The examples shipped with Sidekick, in the eval-dataset format.
@@ -124,14 +124,10 @@ def read_rows(path: Path) -> Iterator[tuple[int, Any]]:
         ExampleError: for a line that is not JSON (the message names the line).
 
     """
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ExampleError("row", f"not valid JSON ({exc.msg})", line=number) from None
+    try:
+        yield from iter_jsonl(path)
+    except JsonlLineError as exc:
+        raise ExampleError("row", f"not valid JSON ({exc.msg})", line=exc.line) from None
 
 
 def load_examples(path: Path, *, origin: str) -> list[Example]:

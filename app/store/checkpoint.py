@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from app.settings import Settings
-from app.store.db import database_url, is_postgres, libpq_url
 
 
 @contextmanager
@@ -16,6 +15,13 @@ def open_checkpointer(settings: Settings, url: str | None = None) -> Iterator:
     Both use `app.runtime.checkpoint_serializer()`, so they load exactly the same classes.
     """
     from app.runtime import checkpoint_serializer, sqlite_checkpointer
+
+    if url is None and not settings.database_url:
+        # The default store: SQLite under the home, without importing SQLAlchemy for it.
+        with sqlite_checkpointer(settings.checkpoint_db) as saver:
+            yield saver
+        return
+    from app.store.db import database_url, is_postgres, libpq_url
 
     url = url or database_url(settings)
     if not is_postgres(url):
