@@ -53,6 +53,8 @@ class IssueMatch:
     state: str | None = None
     number: int | None = None
     title_overlap: float = 0.0
+    #: bug or feature_request when the tracker says so (label or maintainer's triage).
+    kind: str | None = None
 
     @property
     def link_score(self) -> float:

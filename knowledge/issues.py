@@ -33,6 +33,22 @@ _TITLE_PREFIX = re.compile(
     r"^\s*\[?(?:feature request|feature|bug report|bug|enhancement)\]?\s*[:\-]\s*", re.I)
 
 
+#: Tracker labels that say what an issue is ("feature/surveys" names an area, not a kind).
+_KIND_LABELS = {"bug": "bug", "type/bug": "bug", "enhancement": "feature_request",
+                "feature request": "feature_request", "feature-request": "feature_request",
+                "type/feature": "feature_request", "new feature": "feature_request"}
+
+
+def issue_kind(row: dict[str, Any]) -> str | None:
+    """The issue's kind: a maintainer's label in `expected.kind`, else the tracker's labels."""
+    expected = (row.get("expected") or {}).get("kind")
+    if expected:
+        return str(expected)
+    labels = [str(label).lower() for label in (row.get("github") or {}).get("labels") or []]
+    kinds = {_KIND_LABELS[label] for label in labels if label in _KIND_LABELS}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
 class IssueFileError(ValueError):
     """A JSONL line that is not a usable issue."""
 
@@ -78,6 +94,7 @@ def issue_record(row: dict[str, Any], *, root: str, model_id: str) -> Record:
         "root": root, "source": url, "key": url, "url": url, "title": title,
         "number": github.get("number"), "state": github.get("state"),
         "labels": github.get("labels"), "repo": github.get("repo"), "model": model_id,
+        "kind": issue_kind(row),
     })
     return Record(key=url, document=text, embed_text=text, metadata=metadata)
 
@@ -147,6 +164,7 @@ class ChromaIssueIndex:
                 url=url, title=title,
                 score=round(min(max(1.0 - float(distance), 0.0), 1.0), 4),
                 state=meta.get("state"), number=int(number) if number is not None else None,
+                kind=str(meta["kind"]) if meta.get("kind") else None,
                 title_overlap=round(self._title_overlap(title, words, total), 4),
             )
         return sorted(matches.values(), key=lambda m: -m.link_score)[:k]

@@ -298,6 +298,19 @@ def test_the_best_match_keeps_the_fix_that_follows_it() -> None:
     assert "drawn daily" not in " ".join(c.sentence for c in chosen)
 
 
+def test_a_fact_stated_before_a_table_is_quoted_as_a_sentence() -> None:
+    # The docs often end a statement with a colon before a screenshot or a table.
+    page = Passage(title="Replay data retention", url=REPLAY_DOCS, score=0.6, text=(
+        "To change it, follow these steps:\n\n"
+        "The retention period for your recordings can be configured in the Data Retention "
+        "section of the replay settings:\n\n| Plan | Retention |\n|---|---|\n| Free | 30 days |"))
+    chosen = best_sentences("Can we configure how long recordings are kept (retention)?", [page])
+    assert [c.sentence for c in chosen] == [
+        "The retention period for your recordings can be configured in the Data Retention "
+        "section of the replay settings."]
+    assert "follow these steps" not in " ".join(sentences(page.text))
+
+
 def test_a_line_two_chunks_share_is_quoted_once() -> None:
     # Two chunks of one page often repeat the page's lead sentence.
     again = REPLAY.model_copy(update={"heading": "Another chunk"})

@@ -68,6 +68,16 @@ def test_closest_issue(tmp_path: Path, issues_file: Path, embedder):
     assert index.closest("ignored when a vector is given", embedding=vector, k=1)[0].number == 3
 
 
+def test_an_issue_kind_comes_from_the_maintainers_or_the_labels(tmp_path: Path, embedder):
+    rows = [{**ISSUES[0], "expected": {"team": "replay", "kind": "bug"}},
+            ISSUES[2],  # labelled "enhancement"
+            {**ISSUES[1], "github": {"number": 2, "labels": ["feature/flags"]}}]  # an area only
+    store = open_store(tmp_path / "chroma")
+    ingest_issues(store, write_jsonl(tmp_path / "issues.jsonl", rows), embedder)
+    kinds = {m.number: m.kind for m in ChromaIssueIndex(store, embedder).closest("x", k=3)}
+    assert kinds == {1: "bug", 2: None, 3: "feature_request"}
+
+
 def test_a_ticket_that_names_the_issue_title_ranks_it_first(tmp_path: Path, issues_file: Path,
                                                              embedder):
     store = open_store(tmp_path / "chroma")

@@ -115,6 +115,34 @@ def test_link_issue_ranks_by_link_score(runtime, matches, action, url, score):
     assert (issue.action, issue.url, issue.score) == (action, url, score)
 
 
+FIDO_REQUEST = IssueMatch("https://x/issues/21", "Support FIDO2 security keys for login", 0.7,
+                          number=21, title_overlap=0.5, kind="feature_request")
+
+
+@pytest.mark.parametrize(("match", "kind_is_tracked"), [
+    (FIDO_REQUEST, True),
+    # Below the link threshold the issue is not the ticket's: it has no say.
+    (IssueMatch("https://x/issues/21", "Security keys", 0.6, number=21,
+                kind="feature_request"), False),
+])
+def test_an_unsure_kind_leans_to_the_known_issue_it_matches(runtime, match, kind_is_tracked):
+    t = ticket(subject="Hardware security keys for login",
+               body="Does PostHog support YubiKeys as the second factor, and if not, is it "
+                    "planned?")
+    plain = classify({"ticket": t}, runtime)["classification"]
+    rt = Runtime(context=Context(**{**runtime.context.__dict__,
+                                    "issues": ListedIssues(match)}))
+    tracked = classify({"ticket": t}, rt)["classification"]
+    # The premise: in form a question, in substance a request (pick another ticket if not).
+    assert plain["kind"] == "question" and plain["kind_confidence"] < 0.75, plain
+    if kind_is_tracked:
+        assert tracked["kind"] == "feature_request"
+        assert "known issue #21 (feature_request, 0.95)" in tracked["rationale"]
+    else:
+        assert (tracked["kind"], tracked["kind_confidence"]) == (plain["kind"],
+                                                                 plain["kind_confidence"])
+
+
 def test_draft_is_grounded_in_the_passages(runtime):
     t = ticket(subject="How do I filter a trends insight by cohort?", organization={"plan": "paid"})
     state = {"ticket": t, "classification": {"team": "product-analytics", "team_confidence": 0.9,

@@ -47,7 +47,8 @@ _EXPECTED = _words(
 _BROKE = _words(
     "stopped", "broke", "broken", "no longer", "used to", "regression", "crash\\w*", "hangs?",
     "(?:does|is|are|do)n'?t work(?:ing)?", "not working", "ignored", "no longer works",
-    "since (?:yesterday|this morning|today|last|the (?:last )?(?:update|upgrade|release))",
+    "since (?:yesterday|this morning|today|last|the (?:last )?(?:update|upgrade|release)|"
+    "(?:mon|tues|wednes|thurs|fri|satur|sun)day|\\d\\w*)",
     "5\\d\\d", "exception", "traceback", "fails?", "failing", "kaputt", "seit", "depuis",
     "desde", "non funziona", "werkt niet", "funktioniert nicht", "ne fonctionne plus")
 #: Asked to fix or look into it.

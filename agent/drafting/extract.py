@@ -50,13 +50,20 @@ class Extract:
     score: float
 
 
+#: Suffixes stripped so that "configured" meets "configure" and "recordings" "recording",
+#: longest first; a stem keeps at least four letters ("uses" stays "uses").
+_SUFFIXES = ("ings", "ing", "ed", "es", "s", "e")
+
+
+def _stem(token: str) -> str:
+    for suffix in _SUFFIXES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+            return token[: -len(suffix)]
+    return token
+
+
 def _tokens(text: str) -> set[str]:
-    # A crude plural strip lets "recordings" meet "recording" without a stemmer.
-    return {
-        t[:-1] if len(t) > 4 and t.endswith("s") else t
-        for t in _TOKEN.findall(text.lower())
-        if t not in _STOP and len(t) > 2
-    }
+    return {_stem(t) for t in _TOKEN.findall(text.lower()) if t not in _STOP and len(t) > 2}
 
 
 def clean_markdown(text: str) -> list[str]:
@@ -82,10 +89,30 @@ def _complete(sentence: str) -> bool:
     return bool(sentence) and sentence[-1] in ".!)`" and find_timeline(sentence) is None
 
 
-def _quotable(sentence: str) -> bool:
-    if not MIN_CHARS <= len(sentence) <= MAX_CHARS or sentence.endswith(":"):
-        return False  # a lead-in to a list or code block says nothing alone
-    return _complete(sentence)
+#: A colon sentence that only announces what follows ("Run the following:") says nothing
+#: without it; one that states a fact before a table or screenshot ("The retention period
+#: can be configured in the Data Retention settings:") is quoted with a full stop.
+_ANNOUNCES = re.compile(
+    r"\b(following|below|these|as follows|example|e\.g\.|like so|like this|here)\b|"
+    r"^(to|for|if|when|then|run|add|install|open|go|click|select)\b",
+    re.IGNORECASE)
+_MIN_STATEMENT_WORDS = 7
+
+
+def _stated(sentence: str) -> str | None:
+    """A lead-in ending with a colon as a statement, or None if it only announces."""
+    if len(sentence.split()) < _MIN_STATEMENT_WORDS or _ANNOUNCES.search(sentence):
+        return None
+    return sentence[:-1].rstrip() + "."
+
+
+def _quotable(sentence: str) -> str | None:
+    """The sentence as it can be quoted, or None."""
+    if not MIN_CHARS <= len(sentence) <= MAX_CHARS:
+        return None
+    if sentence.endswith(":"):
+        sentence = _stated(sentence) or ""
+    return sentence if _complete(sentence) else None
 
 
 def _following(parts: list[str]) -> str | None:
@@ -107,10 +134,12 @@ def sentence_pairs(text: str) -> list[tuple[str, str | None]]:
     out: list[tuple[str, str | None]] = []
     for line in clean_markdown(text):
         parts = [p.strip() for p in _SENTENCE_END.split(line)]
-        for i, sentence in enumerate(parts):
-            if not _quotable(sentence):
+        for i, part in enumerate(parts):
+            sentence = _quotable(part)
+            if sentence is None:
                 continue
-            out.append((sentence, _following(parts[i + 1:])))
+            following = None if part.endswith(":") else _following(parts[i + 1:])
+            out.append((sentence, following))
     return out
 
 

@@ -16,6 +16,31 @@ from agent.playbooks import detect_playbook, get_playbook
 from agent.policy import priority_for
 from agent.state import Classification, State
 
+#: Below this kind confidence a known issue the ticket clearly matches has a say in its
+#: kind: "does PostHog support security keys?" is a question in form, and the open feature
+#: request it matches says what it is.
+TRACKER_KIND_BELOW = 0.75
+#: How far past the link threshold a match must be to count as one more full vote.
+TRACKER_KIND_SPAN = 0.4
+
+
+def _tracker_kind(ticket_text: str, kind_scores: dict[str, float], ctx: Context
+                  ) -> tuple[dict[str, float], str | None]:
+    """The kind scores with the vote of the closest known issue, and what that issue was."""
+    if ctx.issues is None or max(kind_scores.values(), default=1.0) >= TRACKER_KIND_BELOW:
+        return kind_scores, None
+    matches = ctx.issues.closest(ticket_text, embedding=ctx.embed_one(ticket_text), k=1)
+    best = matches[0] if matches else None
+    if (best is None or best.kind not in kind_scores
+            or best.link_score < ctx.link_threshold):
+        return kind_scores, None
+    vote = min((best.link_score - ctx.link_threshold) / TRACKER_KIND_SPAN, 1.0)
+    scores = {**kind_scores, best.kind: kind_scores[best.kind] + vote}
+    total = sum(scores.values())
+    label = f"#{best.number}" if best.number is not None else best.url
+    evidence = f"{label} ({best.kind}, {best.link_score:.2f})"
+    return {k: v / total for k, v in scores.items()}, evidence
+
 
 def _offline_guess(state: State, ctx: Context) -> Classification:
     ticket = state["ticket"]
@@ -31,11 +56,16 @@ def _offline_guess(state: State, ctx: Context) -> Classification:
     rationale = f"embedding classifier: {prediction['team']} {prediction['team_confidence']:.2f}"
     if runners_up:
         rationale += "; next: " + ", ".join(f"{t} {s:.2f}" for t, s in runners_up)
+    kind_scores, issue = _tracker_kind(
+        ticket.text, prediction.get("kind_scores") or {prediction["kind"]: 1.0}, ctx)
+    kind = max(kind_scores, key=kind_scores.__getitem__)
+    if issue is not None:
+        rationale += f"; kind {kind}, weighed with the known issue {issue}"
     return Classification(
         team=prediction["team"],
         team_confidence=float(prediction["team_confidence"]),
-        kind=prediction["kind"],
-        kind_confidence=float(prediction["kind_confidence"]),
+        kind=kind,
+        kind_confidence=float(kind_scores[kind]),
         rationale=rationale,
         engine="offline",
     )
