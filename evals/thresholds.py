@@ -41,10 +41,16 @@ class Bound:
         return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
 
     def describe(self) -> str:
-        """Print as `≥ 0.90`, `≤ 0.10` or `0.80–0.95`."""
+        """Print as `≥ 0.90`, `≤ 0.10`, `0.80–0.95` or `≥ 0.875` (never rounded)."""
         if self.min is not None and self.max is not None:
-            return f"{self.min:.2f}–{self.max:.2f}"
-        return f"≥ {self.min:.2f}" if self.min is not None else f"≤ {self.max:.2f}"
+            return f"{_decimals(self.min)}–{_decimals(self.max)}"
+        return f"≥ {_decimals(self.min)}" if self.min is not None else f"≤ {_decimals(self.max)}"
+
+
+def _decimals(value: float) -> str:
+    # Two decimals at least, more when the bound has them: 0.875 must not print as 0.88.
+    text = f"{value:.4f}".rstrip("0")
+    return text + "0" * max(0, 2 - len(text.partition(".")[2]))
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 
     .venv/bin/python evals/validate_datasets.py [--quiet]
 
-For every row of triage.jsonl, retrieval.jsonl and drafts.jsonl it checks that:
+For every row of triage.jsonl, retrieval.jsonl, drafts.jsonl and holdout.jsonl (the blind
+held-out triage set, checked like triage.jsonl) it checks that:
 
-- the row parses as an `agent.models.Ticket` and its ids are unique (across all three files)
-  and follow the file's prefix (tri-, ret-, dra-);
+- the row parses as an `agent.models.Ticket` and its ids are unique (across all four files)
+  and follow the file's prefix (tri-, ret-, dra-, hol-);
 - `expected` only holds known keys with allowed values (team slugs from the teams file,
   kinds, priorities, playbooks, draft checks);
 - the expected priority is the one the handbook's metadata rules give (never the text);
@@ -305,6 +306,7 @@ EXPECTED_KEYS = {
     "triage": TRIAGE_EXPECTED,
     "drafts": TRIAGE_EXPECTED | {"draft", "expected_issue_url"},
     "retrieval": {"must_cite"},
+    "holdout": TRIAGE_EXPECTED,
 }
 
 
@@ -444,7 +446,7 @@ def check_retrieval(row: dict, pages: dict[str, set[str] | None], report: Report
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Validate all three datasets; return the exit code."""
+    """Validate all four datasets; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quiet", action="store_true", help="print only problems")
     args = parser.parse_args(argv)
@@ -464,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         "triage": ("tri", DATASETS / "triage.jsonl"),
         "retrieval": ("ret", DATASETS / "retrieval.jsonl"),
         "drafts": ("dra", DATASETS / "drafts.jsonl"),
+        "holdout": ("hol", DATASETS / "holdout.jsonl"),
     }
     loaded: dict[str, list[tuple[dict, Ticket]]] = {}
     for name, (prefix, path) in files.items():
@@ -474,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             loaded[name].append((row, ticket))
             check_expected_keys(row, name, report)
-            if name == "triage":
+            if name in ("triage", "holdout"):
                 check_labels(row, ticket, teams, report, required=True)
             elif name == "drafts":
                 check_labels(row, ticket, teams, report, required=True)
@@ -545,6 +548,10 @@ def main(argv: list[str] | None = None) -> int:
         report.error("retrieval", f"only {by_corpus['project']} project rows (need 15)")
     if len(loaded["drafts"]) < 40:
         report.error("drafts", f"only {len(loaded['drafts'])} rows (need 40)")
+    hol_teams = Counter(r["expected"].get("team") for r, _ in loaded["holdout"])
+    for team in sorted(teams):
+        if hol_teams[team] < 5:
+            report.error("holdout", f"only {hol_teams[team]} rows for {team} (need 5)")
 
     if not args.quiet:
         print_counts(loaded)

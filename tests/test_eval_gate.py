@@ -79,7 +79,7 @@ def test_gate_on_the_shipped_datasets(shipped_run) -> None:
     assert not failed, explain(proc) + failing_rows(report_path)
     assert proc.returncode == 0, explain(proc)
     assert "LLM judge skipped: no LLM configured" in proc.stderr
-    assert set(report["datasets"]) == {"triage", "retrieval", "drafts"}
+    assert set(report["datasets"]) == {"triage", "retrieval", "drafts", "holdout"}
     assert report["gate_passed"] is True and report["llm_judge"] is None
     assert report["datasets"]["triage"]["n"] == 242
     assert "data:image/png;base64," in html_path.read_text()

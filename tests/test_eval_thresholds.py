@@ -93,3 +93,10 @@ def test_the_shipped_thresholds_never_sit_below_the_targets() -> None:
         for metric, target in targets.items():
             assert floors.get(metric) is not None, f"{key}.{metric} has no threshold"
             assert floors[metric] >= target, f"{key}.{metric}: {floors[metric]} < {target}"
+
+
+def test_bounds_print_as_written() -> None:
+    # A floor of 0.875 printed as 0.88 would make a value of 0.8775 look like a failure.
+    assert Bound("holdout", "kind_accuracy", min=0.875).describe() == "≥ 0.875"
+    assert Bound("triage", "team_ece", max=0.08).describe() == "≤ 0.08"
+    assert Bound("x", "y", min=0.8, max=0.95).describe() == "0.80–0.95"
