@@ -38,6 +38,8 @@ PLAYBOOK_BONUS = 0.15
 TEAM_BONUS = 0.05
 #: How often (seconds) a query checks whether another process changed the collection's size.
 COUNT_RECHECK_S = 2.0
+#: The chunk metadata a search can prefer (`search(team=..., playbook=...)`).
+PREFERENCE_KEYS = ("team", "playbook")
 #: Prefetched query results kept at most (a batch takes each one within a chunk).
 _PREFETCH_LIMIT = 1024
 
@@ -53,6 +55,11 @@ class _Index:
     metadatas: list[dict[str, Any]]
     vectors: np.ndarray
     bm25: BM25Index
+    #: Rows of each team's and playbook's pages: a search adds them without a scan.
+    preferred: dict[tuple[str, str], list[int]]
+
+    def preferred_rows(self, prefs: Mapping[str, str]) -> set[int]:
+        return {row for item in prefs.items() for row in self.preferred.get(item, ())}
 
 
 def _load_index(collection: Any) -> _Index:
@@ -62,8 +69,14 @@ def _load_index(collection: Any) -> _Index:
     vectors = np.asarray(got["embeddings"] if len(ids) else np.zeros((0, 1)), dtype=np.float32)
     # Titles and headings are searchable words too ("2FA", "Session Replay troubleshooting").
     lexical = [f"{m.get('heading', '')}\n{d}" for m, d in zip(metas, docs, strict=True)]
+    preferred: dict[tuple[str, str], list[int]] = {}
+    for row, meta in enumerate(metas):
+        for key in PREFERENCE_KEYS:
+            if meta.get(key):
+                preferred.setdefault((key, str(meta[key])), []).append(row)
     return _Index(count=len(ids), ids=ids, rows={i: n for n, i in enumerate(ids)},
-                  documents=docs, metadatas=metas, vectors=vectors, bm25=BM25Index(lexical))
+                  documents=docs, metadatas=metas, vectors=vectors, bm25=BM25Index(lexical),
+                  preferred=preferred)
 
 
 class HybridRetriever:
@@ -138,7 +151,7 @@ class HybridRetriever:
         lexical = index.bm25.scores(query)
         top_lexical = np.argsort(-lexical)[: self.candidates]
         rows = set(semantic) | {int(r) for r in top_lexical if lexical[r] > 0}
-        rows |= {row for row, meta in enumerate(index.metadatas) if _matches(meta, prefs)}
+        rows |= index.preferred_rows(prefs)
         scores = {row: self._score(row, index, vector, semantic, lexical, prefs) for row in rows}
         picked = self._pick(index, scores, k)
         for key, value in prefs.items():
