@@ -81,7 +81,7 @@ class TicketClassifier(Protocol):
         text: str | None = None,
         subject_embedding: np.ndarray | None = None,
     ) -> dict[str, Any]:
-        """Return team, team_confidence, kind, kind_confidence (and team_scores)."""
+        """Return team, team_confidence, kind, kind_confidence, team_scores, kind_scores."""
         ...
 
 

@@ -111,7 +111,10 @@ def _quotable(sentence: str) -> str | None:
     if not MIN_CHARS <= len(sentence) <= MAX_CHARS:
         return None
     if sentence.endswith(":"):
-        sentence = _stated(sentence) or ""
+        stated = _stated(sentence)
+        if stated is None:
+            return None
+        sentence = stated
     return sentence if _complete(sentence) else None
 
 

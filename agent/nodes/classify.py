@@ -56,8 +56,7 @@ def _offline_guess(state: State, ctx: Context) -> Classification:
     rationale = f"embedding classifier: {prediction['team']} {prediction['team_confidence']:.2f}"
     if runners_up:
         rationale += "; next: " + ", ".join(f"{t} {s:.2f}" for t, s in runners_up)
-    kind_scores, issue = _tracker_kind(
-        ticket.text, prediction.get("kind_scores") or {prediction["kind"]: 1.0}, ctx)
+    kind_scores, issue = _tracker_kind(ticket.text, prediction["kind_scores"], ctx)
     kind = max(kind_scores, key=kind_scores.__getitem__)
     if issue is not None:
         rationale += f"; kind {kind}, weighed with the known issue {issue}"
