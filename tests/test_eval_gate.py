@@ -74,13 +74,18 @@ def test_gate_on_the_shipped_datasets(shipped_run) -> None:
     proc, report_path, html_path = shipped_run
     assert report_path.exists(), explain(proc)
     report = json.loads(report_path.read_text())
-    failed = [(row["dataset"], row["metric"]) for row in report["thresholds"]
-              if not row["passed"]]
-    assert not failed, explain(proc) + failing_rows(report_path)
-    assert proc.returncode == 0, explain(proc)
+    failed = {row["dataset"] for row in report["thresholds"] if not row["passed"]}
+    # Without ../shared, rows needing the posthog.com docs or the issue index are skipped:
+    # a floor set on the whole dataset does not hold for what is left (drafts answer worse
+    # from the project's corpus alone). With ../shared beside the repo, as in CI, none is.
+    partial = {name for name, data in report["datasets"].items() if data["skipped"]}
+    assert failed <= partial, explain(proc) + failing_rows(report_path)
+    assert not partial or not (REPO.parent / "shared").is_dir(), partial
+    # The exit code follows the gate: 0 exactly when no threshold failed.
+    assert proc.returncode == (1 if failed else 0), explain(proc)
     assert "LLM judge skipped: no LLM configured" in proc.stderr
     assert set(report["datasets"]) == {"triage", "retrieval", "drafts", "holdout"}
-    assert report["gate_passed"] is True and report["llm_judge"] is None
+    assert report["gate_passed"] is not bool(failed) and report["llm_judge"] is None
     assert report["datasets"]["triage"]["n"] == 242
     assert "data:image/png;base64," in html_path.read_text()
 
