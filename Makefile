@@ -24,8 +24,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# What CI checks besides the tests: lint, types and the eval datasets' own consistency.
 lint: $(STAMP)
-	$(BIN)/ruff check agent tools knowledge evals app tests
+	$(BIN)/ruff check agent tools knowledge evals app tests benchmarks
+	$(BIN)/mypy agent tools knowledge evals app
+	$(BIN)/python evals/validate_datasets.py --quiet
 
 clean:
 	rm -rf $(VENV) .sidekick

@@ -44,7 +44,9 @@ class Bound:
         """Print as `≥ 0.90`, `≤ 0.10`, `0.80–0.95` or `≥ 0.875` (never rounded)."""
         if self.min is not None and self.max is not None:
             return f"{_decimals(self.min)}–{_decimals(self.max)}"
-        return f"≥ {_decimals(self.min)}" if self.min is not None else f"≤ {_decimals(self.max)}"
+        if self.min is not None:
+            return f"≥ {_decimals(self.min)}"
+        return f"≤ {_decimals(self.max)}" if self.max is not None else "any"
 
 
 def _decimals(value: float) -> str:

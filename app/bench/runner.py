@@ -8,6 +8,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,7 @@ def _in_process(home: Path, sizes: dict[str, float], log: Log) -> dict[str, Any]
         floor, warm = [], []
         for text, ticket in zip(texts[3:], tickets[3:], strict=True):
             floor.append(probe(text))
-            warm.append(timed(lambda t=ticket: service.triage(t)) * 1000)
+            warm.append(timed(partial(service.triage, ticket)) * 1000)
     floor_ms = median(floor)
     p50 = percentile(warm, 50)
     return {"home_setup_s": setup_s, "floor_ms": floor_ms, "warm_triage_p50_ms": p50,

@@ -6,6 +6,7 @@ import json
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ def warm_triage_ms(service, tickets: Sequence[dict[str, Any]], *, warmup: int = 
     parsed = [Ticket.model_validate(t) for t in tickets]
     for ticket in parsed[:warmup]:
         service.triage(ticket)
-    return [timed(lambda t=ticket: service.triage(t)) * 1000 for ticket in parsed[warmup:]]
+    return [timed(partial(service.triage, ticket)) * 1000 for ticket in parsed[warmup:]]
 
 
 @dataclass(frozen=True)
