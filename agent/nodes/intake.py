@@ -7,21 +7,21 @@ from time import perf_counter
 
 from agent.models import Ticket
 from agent.nodes._timing import elapsed_ms
+from agent.quoting import strip_quoted
 from agent.state import State
 
-# Replies quoted from earlier e-mails repeat the thread and drown the new question.
-_QUOTED_REPLY = re.compile(r"\n(?:On .{0,200}wrote:|-{2,} ?Original Message ?-{2,}).*", re.S)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _SPACE_RUNS = re.compile(r"[ \t\u00a0]{2,}")
 
 
 def normalize_text(text: str | None) -> str | None:
-    """Drop quoted replies, control characters and runs of blank space."""
+    """Drop quoted e-mail history, control characters and runs of blank space."""
     if text is None:
         return None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable())
-    text = _QUOTED_REPLY.sub("", text)
+    # Replies quoted from earlier e-mails repeat the thread and drown the new question.
+    text = strip_quoted(text)
     text = _SPACE_RUNS.sub(" ", _BLANK_RUNS.sub("\n\n", text))
     return text.strip()
 
