@@ -121,7 +121,12 @@ def inspect_draft(
         for url in draft.citations
         if not is_allowed(url, allowed)
     ]
-    words = templates.greeting_words(detect_language(ticket.text))
+    # The greeting of the ticket's language, or of any language the replies are written in:
+    # a follow-up answers in the language of the customer's latest message.
+    lang = detect_language(ticket.text)
+    words = templates.greeting_words(lang) + tuple(
+        w for other in templates.replies if other != lang
+        for w in templates.greeting_words(other))
     if not any(re.match(rf"{re.escape(w)}[\s,!]", body) for w in words):
         expected = " / ".join(words)
         problems.append(Problem("greeting", f"does not start with a greeting ({expected})"))

@@ -47,11 +47,12 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 MIN_HITS = 3
 
 
-def detect_language(text: str) -> Language:
+def detect_language(text: str, *, min_hits: int = MIN_HITS) -> Language:
     """Guess the language of `text`: de, fr, es or pt when clearly so, otherwise en.
 
-    A language wins when it has at least MIN_HITS function words, more than English, and
-    half again as many as the runner-up (Spanish and Portuguese share much vocabulary).
+    A language wins when it has at least `min_hits` function words, more than English, and
+    half again as many as the runner-up (Spanish and Portuguese share much vocabulary). A
+    short reply ("Danke, das hat geklappt!") can be read with a lower `min_hits`.
     """
     counts = dict.fromkeys(_STOPWORDS, 0)
     for word in _WORD.findall(text.lower()):
@@ -62,7 +63,7 @@ def detect_language(text: str) -> Language:
                     reverse=True)
     best, runner_up = ranked[0], ranked[1]
     if (
-        counts[best] >= MIN_HITS
+        counts[best] >= min_hits
         and counts[best] > counts["en"]
         and counts[best] >= 1.5 * counts[runner_up]
     ):

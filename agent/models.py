@@ -131,6 +131,35 @@ class Usage(BaseModel):
     completion_tokens: int = 0
 
 
+class ConversationEntry(BaseModel):
+    """One message of the conversation as the result shows it (the first is the ticket)."""
+
+    id: str
+    author: Literal["customer", "hero", "sidekick", "cs"]
+    body: str
+    public: bool = True
+    created_at: str | None = None
+
+
+class TurnRecord(BaseModel):
+    """A turn that reached an end: its draft and what became of it (the audit trail)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    turn: int
+    stage: str | None = None
+    team: str | None = None
+    priority: str | None = None
+    #: The ids of the customer messages this turn's draft answered.
+    answered: list[str] = Field(default_factory=list)
+    draft: Draft | None = None
+    decision: dict | None = None
+    delivery: dict | None = None
+    #: delivered, rejected, replaced (a new customer message came first) or superseded
+    #: (a person answered outside Sidekick).
+    outcome: str
+
+
 class TriageResult(BaseModel):
     """What `sidekick triage --json` prints and `GET /drafts/{id}` returns."""
 
@@ -147,10 +176,15 @@ class TriageResult(BaseModel):
     engine: str
     warnings: list[str] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
-    status: Literal["awaiting_review", "approved", "edited", "rejected", "delivered"] = (
-        "awaiting_review"
-    )
+    status: Literal["awaiting_review", "approved", "edited", "rejected", "delivered",
+                    "superseded"] = "awaiting_review"
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    #: The conversation: which turn the draft answers, the stage it is in, every message
+    #: (the first is the ticket), and the earlier turns' drafts, decisions and deliveries.
+    turn: int = 1
+    stage: str | None = None
+    conversation: list[ConversationEntry] = Field(default_factory=list)
+    history: list[TurnRecord] = Field(default_factory=list)
 
 
 #: The models stored in graph checkpoints: the checkpointer may load these and no others.

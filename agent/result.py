@@ -33,5 +33,18 @@ def result_from_state(state: Mapping[str, Any]) -> TriageResult:
             "usage": state.get("usage") or Usage(),
             "status": status,
             "timings_ms": state.get("timings_ms", {}),
+            "turn": int(state.get("turn") or 1),
+            "stage": state.get("stage"),
+            "conversation": conversation(state),
+            "history": state.get("turns", []),
         }
     )
+
+
+def conversation(state: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ticket's messages in order, the ticket itself first."""
+    ticket = state["ticket"]
+    first = {"id": ticket.id, "author": "customer", "body": ticket.body or ticket.subject or "",
+             "public": True, "created_at": ticket.created_at}
+    rest = [m.model_dump(mode="json") for m in state.get("messages") or []]
+    return [first, *rest]

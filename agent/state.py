@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, TypedDict
 
+from agent.conversation import Message, add_messages
 from agent.models import Draft, IssueProposal, Passage, Ticket, Usage
 
 
@@ -34,9 +35,25 @@ class Classification(TypedDict, total=False):
 
 
 class State(TypedDict, total=False):
-    """One ticket's way through the graph (thread id = ticket id)."""
+    """One ticket's way through the graph (thread id = ticket id).
+
+    A ticket is a conversation: `ticket` is its first message, `messages` the ones after
+    it (customer replies, and the replies Sidekick delivered), each channel id once. Every
+    run of the graph is a turn; `turn_messages` are the customer messages it answers and
+    `turns` the audit trail of the turns before it (draft, decision, delivery).
+    """
 
     ticket: Ticket
+    messages: Annotated[list[Message], add_messages]
+    turn: int
+    #: How many of `messages` the last reply that went out had read (later ones are new),
+    #: and how many this turn's draft reads.
+    answered: int
+    read_upto: int
+    turn_messages: list[Message]
+    #: The conversation's stage after this turn (`agent/stages.py`).
+    stage: str
+    turns: Annotated[list[dict[str, Any]], operator.add]
     classification: Classification
     priority: str
     playbook: str | None

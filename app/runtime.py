@@ -23,9 +23,10 @@ def checkpoint_serializer():
     """LangGraph's serializer, allowed to load exactly the state's own model classes."""
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-    from agent import models
+    from agent import conversation, models
 
-    allowed = [(models.__name__, cls.__name__) for cls in models.CHECKPOINTED]
+    allowed = [(cls.__module__, cls.__name__)
+               for cls in (*models.CHECKPOINTED, *conversation.CHECKPOINTED)]
     return JsonPlusSerializer(allowed_msgpack_modules=allowed)
 
 

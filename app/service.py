@@ -11,16 +11,18 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from agent.context import Context
+from agent.conversation import Message
 from agent.decisions import Decision
 from agent.graph import build_graph
 from agent.models import Ticket, TriageResult
+from agent.nodes.deliver import turn_record
 from agent.nodes.intake import normalize_text
 from agent.result import result_from_state
 from agent.state import State
@@ -33,6 +35,10 @@ class UnknownTicket(LookupError):
 
 class NotAwaitingReview(RuntimeError):
     """The ticket's draft was already decided on (or is still being triaged)."""
+
+
+class TicketBusy(RuntimeError):
+    """The ticket's thread is between a decision and its delivery: try again shortly."""
 
 
 @dataclass
@@ -107,6 +113,51 @@ class TriageService:
                 ahead = pool.submit(self.prepare, chunks[n + 1]) if n + 1 < len(chunks) else None
                 for ticket in part:
                     yield self.triage(ticket)
+
+    def converse(self, ticket_id: str, messages: Sequence[Message], *,
+                 ticket: Ticket | None = None) -> Outcome:
+        """Add messages to the ticket's conversation; a new customer message starts a turn.
+
+        Messages already in the thread (the same channel id) change nothing. A customer's
+        message drafts the next reply (or re-drafts the waiting one, so it answers both); a
+        public answer by a person outside Sidekick supersedes the waiting draft, which is then
+        never sent; anything else (an internal note, our own reply echoed back) is recorded.
+        `ticket` carries the ticket's metadata as it is now (a new priority, an escalation).
+
+        Raises:
+            UnknownTicket: no thread for this id.
+            TicketBusy: a decision on this ticket is being delivered right now.
+
+        """
+        config = self._config(ticket_id)
+        values, pending = self._values(ticket_id)
+        if not values:
+            raise UnknownTicket(ticket_id)
+        if pending and pending != ("review",):
+            raise TicketBusy(f"ticket {ticket_id} is being delivered; try again shortly")
+        known = {m.id for m in values.get("messages") or []}
+        fresh = [m for m in messages if m.id not in known]
+        if not fresh:
+            return Outcome(result_from_state(values), created=False)
+        update: State = {"messages": fresh}
+        if ticket is not None:
+            update["ticket"] = ticket
+        if any(m.author == "customer" for m in fresh):
+            self.graph.invoke(update, config, context=self.context, durability="exit")
+        elif pending == ("review",) and any(m.author in ("hero", "cs") and m.public
+                                             for m in fresh):
+            # TRICKY: written as if `deliver` ran, so the thread ends here: the waiting
+            # draft leaves the review without a decision and is never sent.
+            everything = [*(values.get("messages") or []), *fresh]
+            record = turn_record(cast(State, {**values, "decision": {
+                "action": "superseded", "by": fresh[-1].author}}), "superseded")
+            self.graph.update_state(config, {**update, "status": "superseded",
+                                             "answered": len(everything), "turns": [record]},
+                                    as_node="deliver")
+        else:
+            self.graph.update_state(config, update)
+        values, _ = self._values(ticket_id)
+        return Outcome(result_from_state(values), created=True)
 
     def get(self, ticket_id: str) -> TriageResult:
         """The ticket's current result (waiting, delivered or rejected)."""

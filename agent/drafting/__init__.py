@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+from agent.conversation import conversation_text, turn_ticket
 from agent.drafting.compose import compose
+from agent.drafting.follow_up import build_follow_up
 from agent.drafting.note import internal_note
 from agent.engines.base import DraftRequest
 from agent.language import detect_language
@@ -28,6 +30,8 @@ def build_draft(request: DraftRequest, templates: Templates | None = None) -> Dr
     as 2FA removal may require a reply whatever the priority).
     """
     t = templates or default_templates()
+    if request.turn > 1:
+        return build_follow_up(request, t)
     lang = detect_language(request.ticket.text)
     playbook = get_playbook(request.playbook) if request.playbook else None
     reply = compose(request, t, lang)
@@ -52,7 +56,7 @@ def draft_request_from_state(state: State, teams: Teams) -> DraftRequest:
     in the taxonomy falls back to the first team, marked uncertain so the note asks the
     hero to choose. Priority and playbook are recomputed from the ticket when absent.
     """
-    ticket = state["ticket"]
+    ticket = turn_ticket(state)
     classification = state.get("classification") or {}
     uncertain = bool(classification.get("team_uncertain", False))
     slug = state.get("team_override") or classification.get("team") or ""
@@ -75,4 +79,26 @@ def draft_request_from_state(state: State, teams: Teams) -> DraftRequest:
         team_confidence=float(classification.get("team_confidence", 0.0)),
         team_uncertain=uncertain,
         rationale=classification.get("rationale", ""),
+        turn=int(state.get("turn") or 1),
+        stage=state.get("stage"),
+        conversation=conversation_text(state),
+        changes=tuple(changes_since_last_turn(state)),
     )
+
+
+def changes_since_last_turn(state: State) -> list[str]:
+    """What the hero should know changed since the last turn that reached an end."""
+    if int(state.get("turn") or 1) <= 1:
+        return []
+    last: dict = next((t for t in reversed(state.get("turns") or [])
+                 if t.get("outcome") != "replaced"), {})
+    fresh = state.get("turn_messages") or []
+    changes = [f"the customer replied ({len(fresh)} message{'s' if len(fresh) != 1 else ''})"]
+    if last.get("stage") and last.get("stage") != state.get("stage"):
+        changes.append(f"stage {last['stage']} → {state.get('stage')}")
+    if last.get("priority") and last.get("priority") != state.get("priority"):
+        changes.append(f"priority {last['priority']} → {state.get('priority')}")
+    team = (state.get("classification") or {}).get("team")
+    if last.get("team") and last.get("team") != team:
+        changes.append(f"team {last['team']} → {team}")
+    return changes

@@ -60,7 +60,13 @@ def _quote(reply: Reply, extracts: list[Extract], lead: str, t: Templates, lang:
 
 
 def _question(req: DraftRequest, t: Templates, lang: str) -> Reply:
-    reply = Reply([t.reply("thanks", lang)], status="solved")
+    return question_reply(req, t, lang)
+
+
+def question_reply(req: DraftRequest, t: Templates, lang: str, *, thanks: str = "thanks"
+                   ) -> Reply:
+    """Answer a question from the passages' best sentences, or ask for what would help."""
+    reply = Reply([t.reply(thanks, lang)], status="solved")
     extracts = best_sentences(req.ticket.text, customer_passages(req))
     pointer = _pointer(req, lang) if not extracts else None
     if pointer is not None:

@@ -25,6 +25,13 @@ class DraftRequest:
     team_confidence: float
     team_uncertain: bool
     rationale: str = ""
+    #: The conversation: which turn this is (1 = the ticket itself), its stage
+    #: (`agent/stages.py`), everything the customer said so far, what changed since the
+    #: last turn, and the earlier turns' records (draft, decision, delivery).
+    turn: int = 1
+    stage: str | None = None
+    conversation: str = ""
+    changes: tuple[str, ...] = ()
 
 
 T = TypeVar("T")

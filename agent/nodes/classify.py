@@ -11,9 +11,11 @@ from time import perf_counter
 from langgraph.runtime import Runtime
 
 from agent.context import Context
+from agent.conversation import is_follow_up, new_customer_text, turn_ticket
 from agent.nodes._timing import elapsed_ms
 from agent.playbooks import detect_playbook, get_playbook
 from agent.policy import priority_for
+from agent.stages import default_stages
 from agent.state import Classification, State
 
 #: Below this kind confidence a known issue the ticket clearly matches has a say in its
@@ -43,7 +45,7 @@ def _tracker_kind(ticket_text: str, kind_scores: dict[str, float], ctx: Context
 
 
 def _offline_guess(state: State, ctx: Context) -> Classification:
-    ticket = state["ticket"]
+    ticket = turn_ticket(state)
     # The subject on its own and the raw text (word and character features) both help the
     # classifier on real issues; the embedder's cache makes the second embedding free in batches.
     prediction = ctx.classifier.predict(
@@ -70,11 +72,38 @@ def _offline_guess(state: State, ctx: Context) -> Classification:
     )
 
 
-def classify(state: State, runtime: Runtime[Context]) -> dict:
-    """Decide team, kind, priority and playbook."""
-    started = perf_counter()
-    ctx = runtime.context
+def _follow_up(state: State, started: float) -> dict:
+    """A later turn: the team, kind and playbook stay; priority and stage are read anew.
+
+    The team stays what it was (or what a person reassigned it to): a customer's follow-up
+    on another topic is still this team's until the hero says otherwise. Priority follows
+    the ticket's metadata as it is now (a CS escalation, a new Zendesk priority).
+    """
     ticket = state["ticket"]
+    previous = state["classification"]
+    kind = previous.get("kind", "question")
+    stage = default_stages().detect(new_customer_text(state), playbook=state.get("playbook"),
+                                    kind=kind, plan=ticket.organization.plan)
+    priority, _reason = priority_for(ticket)
+    rationale = previous.get("rationale", "")
+    if not rationale.startswith("kept from turn"):
+        rationale = f"kept from turn 1 ({rationale})" if rationale else "kept from turn 1"
+    return {
+        "classification": {**previous, "rationale": rationale},
+        "priority": priority,
+        "stage": stage.name,
+        "warnings": [],
+        "timings_ms": {"classify": elapsed_ms(started)},
+    }
+
+
+def classify(state: State, runtime: Runtime[Context]) -> dict:
+    """Decide team, kind, priority and playbook (on a later turn: priority and stage)."""
+    started = perf_counter()
+    if is_follow_up(state) and state.get("classification"):
+        return _follow_up(state, started)
+    ctx = runtime.context
+    ticket = turn_ticket(state)
     guess = _offline_guess(state, ctx)
     update: dict = {"warnings": []}
     # TRICKY: a confident offline answer skips the LLM's classification call entirely.
@@ -94,6 +123,7 @@ def classify(state: State, runtime: Runtime[Context]) -> dict:
         classification=guess,
         priority=priority,
         playbook=playbook,
+        stage=default_stages().first_stage(playbook, guess["kind"]),
         engine=ctx.engine.name,
         timings_ms={"classify": elapsed_ms(started)},
     )

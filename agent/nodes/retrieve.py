@@ -7,6 +7,7 @@ from time import perf_counter
 from langgraph.runtime import Runtime
 
 from agent.context import Context
+from agent.conversation import retrieval_text
 from agent.nodes._timing import elapsed_ms
 from agent.state import State
 
@@ -15,7 +16,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     """Hybrid search with the ticket's text; pages of its team and playbook are preferred."""
     started = perf_counter()
     ctx = runtime.context
-    text = state["ticket"].text
+    text = retrieval_text(state)
     passages = ctx.retriever.search(
         text,
         k=ctx.top_k,

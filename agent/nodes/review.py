@@ -9,6 +9,7 @@ from langgraph.types import interrupt
 
 from agent.context import Context
 from agent.decisions import ACTIONS, Decision
+from agent.nodes.deliver import turn_record
 from agent.result import result_from_state
 from agent.state import State
 
@@ -30,6 +31,9 @@ def review(state: State, runtime: Runtime[Context]) -> dict:
         update["status"] = "approved"
     elif decision.action == "reject":
         update["status"] = "rejected"
+        # The rejected draft joins the audit trail; the messages it read count as handled.
+        update["turns"] = [turn_record({**state, **update}, "rejected")]
+        update["answered"] = int(state.get("read_upto") or 0)
     else:
         team = decision.team or ""
         update["team_override"] = team

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.conversation import Message
 from agent.decisions import Decision
 from agent.models import Ticket, TriageResult
 from agent.teams import Teams
@@ -38,6 +39,7 @@ ROW_STATUS = {
     "edited": "deciding",
     "delivered": "delivered",
     "rejected": "rejected",
+    "superseded": "superseded",
 }
 
 
@@ -58,6 +60,11 @@ def _when(stamp: str | None) -> datetime:
         return datetime.fromisoformat(stamp or "").astimezone(UTC)
     except ValueError:
         return utcnow()
+
+
+def _needs_answer(message: Message) -> bool:
+    """A customer's message needs a reply; a person's public answer ends the waiting draft."""
+    return message.author == "customer" or (message.author in ("hero", "cs") and message.public)
 
 
 class NotFailed(RuntimeError):
@@ -94,6 +101,46 @@ class Desk:
             self.on_accept()
         return created
 
+    def add_message(self, ticket_id: str, message: Message) -> bool:
+        """Add a message to the ticket's conversation; False when its id was added before.
+
+        A customer's message (or a person's public answer given outside Sidekick) puts a
+        ticket that waits for review, was answered or was closed back in the work: the
+        worker drafts the next turn, or supersedes the waiting draft. A ticket still being
+        triaged or decided picks the message up when that finishes (`_requeue_if_unread`).
+
+        Raises:
+            UnknownTicket: no such ticket.
+
+        """
+        from app.service import UnknownTicket
+
+        with self.sessions.begin() as session:
+            if repo.get_ticket(session, ticket_id) is None:
+                raise UnknownTicket(ticket_id)
+            created = repo.add_message(session, ticket_id, message)
+            moved = created and _needs_answer(message) and repo.move(
+                session, ticket_id, frm=repo.ANSWERABLE_STATUSES, to="accepted")
+        if moved and self.on_accept:
+            self.on_accept()
+        return created
+
+    def _requeue_if_unread(self, ticket_id: str, result: TriageResult) -> None:
+        """Back to work when a message arrived after the draft or decision had read its input.
+
+        TRICKY: `add_message` moves only rows that are waiting; a message that came while the
+        row was `triaging` or `deciding` is caught here, after the row moved on, so it is
+        never left unanswered (the move is conditional, so of the two exactly one wins).
+        """
+        read = {entry.id for entry in result.conversation}
+        with self.sessions.begin() as session:
+            unread = [m for m in repo.messages_of(session, ticket_id)
+                      if m.id not in read and _needs_answer(m)]
+            moved = bool(unread) and repo.move(session, ticket_id,
+                                               frm=repo.ANSWERABLE_STATUSES, to="accepted")
+        if moved and self.on_accept:
+            self.on_accept()
+
     def claim(self, ticket_id: str) -> bool:
         """Take an accepted ticket for triage; False when someone else took it."""
         with self.sessions.begin() as session:
@@ -104,16 +151,21 @@ class Desk:
         with self.sessions() as session:
             row = repo.get_ticket(session, ticket_id)
             payload = dict(row.payload) if row else None
+            messages = repo.messages_of(session, ticket_id) if row else []
         if payload is None:
             return None
         try:
             with self.lock:
-                result = self.service.triage(Ticket.model_validate(payload)).result
+                ticket = Ticket.model_validate(payload)
+                result = self.service.triage(ticket).result
+                if messages:  # the conversation's next turn (or just its record)
+                    result = self.service.converse(ticket_id, messages, ticket=ticket).result
         except Exception as exc:  # one bad ticket must not stop the worker
             log.exception("triage of ticket %s failed", ticket_id)
             self.fail(ticket_id, "triaging", exc)
             return None
         self._store(ticket_id, result, frm="triaging", triaged_at=utcnow())
+        self._requeue_if_unread(ticket_id, result)
         if self.on_triaged is not None:
             try:
                 with self.lock:
@@ -179,6 +231,7 @@ class Desk:
             repo.record_decision(session, ticket_id, action=decision.action, by=decision.by,
                                  at=_when(decision.at), changes=_changes(decision, before))
             repo.save_result(session, ticket_id, result.model_dump(mode="json"))
+        self._requeue_if_unread(ticket_id, result)
 
     def settle(self, ticket_id: str) -> None:
         """After a failed decision: back to review if the thread never left it.

@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     With `worker_process` (what `sidekick serve` does) the worker runs in a process of its
     own, so triage (CPU- and GIL-bound) never slows the acknowledgement of a ticket.
     """
-    from app.api.routes import drafts, health, queue, tickets, zendesk_webhook
+    from app.api.routes import drafts, health, messages, queue, tickets, zendesk_webhook
 
     settings = settings or get_settings()
     check_security(settings)
@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for module in (health, tickets, queue, drafts, zendesk_webhook):
+    for module in (health, tickets, messages, queue, drafts, zendesk_webhook):
         app.include_router(module.router)
     slack = add_slack_route(app, settings)
     return app

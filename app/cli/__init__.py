@@ -14,6 +14,7 @@ import sys
 COMMAND_MODULES = (
     "triage",
     "review",
+    "message",
     "knowledge_cmds",
     "train",
     "eval",

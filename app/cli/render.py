@@ -50,6 +50,10 @@ def ticket_block(result: TriageResult, subject: str | None, *, full: bool = Fals
             f"    {p.score:.2f}  {p.title} <{p.url or '-'}>" + ("  (hero playbook)" * p.internal)
             for p in result.passages
         ]
+        if len(result.conversation) > 1:
+            lines.append(f"  conversation (turn {result.turn}, stage {result.stage}):")
+            lines += [f"    {m.author}{'' if m.public else ' (internal)'}: "
+                      f"{' '.join(m.body.split())[:100]}" for m in result.conversation]
         visibility = "public reply" if result.draft.public else "internal note only"
         lines += [f"  draft ({visibility}, then {result.draft.status_after}):", _indent(body)]
         lines += ["  internal note:", _indent(result.draft.internal_note)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -25,6 +25,7 @@ TICKET_STATUSES = (
     "deciding",
     "delivered",
     "rejected",
+    "superseded",
     "failed",
 )
 OPEN_STATUSES = ("accepted", "triaging", "awaiting_review", "deciding", "failed")
@@ -105,3 +106,24 @@ class DeliveryRow(Base):
     #: Null while the send is reserved but not confirmed (a crash in between is retried).
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class MessageRow(Base):
+    """A message of a ticket's conversation after the first (the ticket's own payload)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("ticket_id", "message_id",
+                                       name="uq_messages_ticket_message"),)
+
+    #: Arrival order across the store: a ticket's messages sort by it.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    #: The channel's own id (Zendesk comment id, Slack ts, API id): the idempotency key.
+    message_id: Mapped[str] = mapped_column(String(300))
+    author: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

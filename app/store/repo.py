@@ -10,15 +10,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from agent.conversation import Message
 from agent.models import PRIORITY_ORDER, Ticket
 from agent.policy import priority_for
 from app.store.models import (
     OPEN_STATUSES,
     DecisionRow,
+    MessageRow,
     TicketRow,
     TriageResultRow,
     utcnow,
@@ -193,3 +195,40 @@ def open_queue(session: Session, *, team: str | None = None, status: str | None 
     rows.sort(key=lambda pair: (rank.get(pair[0].priority, len(rank)),
                                  pair[0].created_at or pair[0].received_at, pair[0].id))
     return rows
+
+
+#: A ticket in one of these statuses goes back to work when a message needs an answer.
+ANSWERABLE_STATUSES = ("awaiting_review", "delivered", "rejected", "superseded")
+
+
+def add_message(session: Session, ticket_id: str, message: Message) -> bool:
+    """Store a message of the ticket's conversation; False when its channel id is there."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = cast(Any, MessageRow.__table__)
+    stmt = (insert(table).values(
+        ticket_id=ticket_id, message_id=message.id, author=message.author, body=message.body,
+        public=message.public, created_at=_parse_time(message.created_at), received_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["ticket_id", "message_id"])
+        .returning(table.c.seq))
+    return session.execute(stmt).first() is not None
+
+
+def messages_of(session: Session, ticket_id: str) -> list[Message]:
+    """The ticket's stored messages in arrival order."""
+    stmt = select(MessageRow).where(MessageRow.ticket_id == ticket_id).order_by(MessageRow.seq)
+    return [Message(id=row.message_id, author=row.author,  # type: ignore[arg-type]
+                    body=row.body, public=row.public,
+                    created_at=row.created_at.isoformat() if row.created_at else None)
+            for row in session.scalars(stmt)]
+
+
+def last_customer_message_at(session: Session, ticket_ids: Sequence[str]
+                             ) -> dict[str, datetime]:
+    """When each ticket's customer last wrote (after the first message), by ticket id."""
+    if not ticket_ids:
+        return {}
+    stmt = (select(MessageRow.ticket_id, func.max(MessageRow.received_at))
+            .where(MessageRow.ticket_id.in_(list(ticket_ids)), MessageRow.author == "customer")
+            .group_by(MessageRow.ticket_id))
+    return {tid: at for tid, at in session.execute(stmt) if at is not None}

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from agent.models import Ticket
+from agent.models import ConversationEntry, Ticket, TurnRecord
+from app.api.audit import audit_lines, conversation_of
 from app.api.deps import Authorized, DeskDep, SessionDep
 from app.api.desk import NotFailed
 from app.store import repo
@@ -35,13 +36,21 @@ class Requeued(BaseModel):
 
 
 class TicketStatus(BaseModel):
-    """Where a ticket is: accepted, triaging, awaiting_review, ..., and its team once known."""
+    """Where a ticket is: accepted, triaging, awaiting_review, ..., and its team once known.
+
+    Since conversations, also the conversation (every message, the ticket first), each
+    finished turn's draft, decision and delivery, and the same as lines a person reads.
+    """
 
     id: str
     status: str
     priority: str
     team: str | None
     error: str | None = None
+    turn: int | None = None
+    conversation: list[ConversationEntry] = Field(default_factory=list)
+    turns: list[TurnRecord] = Field(default_factory=list)
+    audit: list[str] = Field(default_factory=list)
 
 
 def accept(desk: DeskDep, ticket: Ticket) -> Accepted:
@@ -66,8 +75,12 @@ def read_ticket(ticket_id: str, session: SessionDep) -> TicketStatus:
     row = repo.get_ticket(session, ticket_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket with id {ticket_id!r}")
+    result = repo.get_result(session, ticket_id)
+    trail = conversation_of(row, result, repo.messages_of(session, ticket_id))
     return TicketStatus(id=row.id, status=row.status, priority=row.priority, team=row.team,
-                        error=row.error)
+                        error=row.error, turn=(result or {}).get("turn"),
+                        conversation=trail.conversation, turns=trail.turns,
+                        audit=audit_lines(trail, repo.decisions(session, ticket_id)))
 
 
 @router.post("/{ticket_id}/retry", status_code=status.HTTP_202_ACCEPTED)
