@@ -155,3 +155,73 @@ def test_make_channel_outbox_builds_what_the_settings_configure(world):
     full.deliver(key="k", ticket_id="zd-4812", payload=payload("zd-4812"))
     assert len(zd.posted_comments(4812)) == 1 and len(gh.issues) == 2
     assert len(sl.messages["CCS"]) == 1
+
+
+#: Each write the channels make through the Zendesk and GitHub clients: how to match its
+#: request in the fake, and the payload that makes it.
+LINK = {"action": "link", "url": "https://github.com/acme/product/issues/1",
+        "title": "Recordings blank in Safari", "body": None}
+WRITES = {
+    "github issue": ({"path_contains": "/repos/acme/product/issues", "method": "POST"}, {}),
+    "github +1": ({"path_contains": "/issues/1/comments", "method": "POST"},
+                  {"issue": LINK, "kind": "bug"}),
+    "zendesk reply": ({"path_contains": "/tickets/4812.json", "method": "PUT",
+                       "body_contains": '"comment"'}, {}),
+    "zendesk note": ({"path_contains": "/tickets/4812.json", "method": "PUT",
+                      "body_contains": '"comment"'}, {"public": False}),
+    "zendesk status": ({"path_contains": "/tickets/4812.json", "method": "PUT",
+                        "body_contains": '"status"'}, {}),
+}
+LANDED_THEN = {
+    "502": lambda fake, **match: fake.fail_next(502, applied=True, **match),
+    "dropped connection": lambda fake, **match: fake.drop_next(**match),
+}
+
+
+def _one_of_each(world, record: dict, payload_: dict) -> None:
+    """Exactly one issue or +1, one Zendesk comment and one status change, with their ids."""
+    zd, gh, _, _ = world
+    results = record["results"]
+    if payload_["issue"]["action"] == "create":
+        assert len(gh.issues) == 2 and gh.comments[1] == []
+        assert results["github"]["number"] == gh.issues[1]["number"]
+    else:
+        [plus_one] = gh.comments[1]
+        assert len(gh.issues) == 1 and results["github"]["comment_url"] == plus_one["html_url"]
+    [comment] = zd.posted_comments(4812)
+    assert comment["public"] is payload_["public"]
+    assert results["zendesk_comment"]["comment_id"] == comment["id"]
+    status_puts = [r for r in zd.calls("PUT", "/api/v2/tickets/4812.json")
+                   if "status" in r.body["ticket"]]
+    assert len(status_puts) == 1 and zd.tickets[4812]["status"] == "solved"
+
+
+@pytest.mark.parametrize("failure", list(LANDED_THEN))
+@pytest.mark.parametrize("write", list(WRITES))
+def test_a_write_that_landed_before_a_failure_is_made_once(world, write, failure):
+    zd, gh, _, _ = world
+    match, over = WRITES[write]
+    LANDED_THEN[failure](gh if write.startswith("github") else zd, **match)
+    p = payload("zd-4812", **over)
+    record = outbox(world).deliver(key="k", ticket_id="zd-4812", payload=p)
+    assert record["first_delivery"]
+    _one_of_each(world, record, p)
+
+
+def test_a_delivery_that_landed_then_502d_is_recorded_once_and_not_sent_again(world):
+    zd, gh, sl, tmp = world
+    for write in ("github issue", "zendesk reply", "zendesk status"):
+        match, _ = WRITES[write]
+        (gh if write.startswith("github") else zd).fail_next(502, applied=True, **match)
+    ledger = LocalOutbox(tmp / "outbox.sqlite")
+    p = payload("zd-4812")
+    first = outbox(world, ledger).deliver(key="k", ticket_id="zd-4812", payload=p)
+    _one_of_each(world, first, p)
+    n_requests = len(zd.requests) + len(gh.requests) + len(sl.requests)
+    again = outbox(world, ledger).deliver(key="k", ticket_id="zd-4812", payload=p)
+    assert again["first_delivery"] is False and again["results"] == first["results"]
+    assert len(zd.requests) + len(gh.requests) + len(sl.requests) == n_requests
+    keys = [d["key"] for d in ledger.deliveries("zd-4812")]
+    assert sorted(keys) == ["k:cs-note", "k:done", "k:github", "k:status",
+                            "k:zendesk-comment"]
+    _one_of_each(world, again, p)

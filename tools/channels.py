@@ -133,13 +133,12 @@ class ChannelOutbox:
 
     def _zendesk_comment(self, zid: int, body: str, public: bool) -> dict[str, Any]:
         assert self.zendesk is not None
-        # TRICKY: a Zendesk comment cannot carry a hidden marker, so "did we already post
-        # this?" is answered by an existing comment with exactly our body.
-        for comment in reversed(self.zendesk.comments(zid)):
-            if (comment["body"] or "").strip() == body.strip():
-                log.info("Zendesk ticket %s already has this reply; not posting again", zid)
-                return {"ticket": zid, "public": comment["public"], "comment_id": comment["id"],
-                        "already_posted": True}
+        # A crash between posting and recording: the comment with our body is the answer.
+        comment = self.zendesk.find_comment(zid, body)
+        if comment is not None:
+            log.info("Zendesk ticket %s already has this reply; not posting again", zid)
+            return {"ticket": zid, "public": comment["public"], "comment_id": comment["id"],
+                    "already_posted": True}
         return self.zendesk.add_comment(zid, body, public=public)
 
     @staticmethod

@@ -1,9 +1,12 @@
 """GitHub issues over REST (httpx): find the closest issue, file one, or +1 one.
 
-Bounded retries on 5xx and on rate limits (429, or 403 with `Retry-After` or
-`x-ratelimit-remaining: 0`), waiting what GitHub asks for but never more than `max_wait_s`.
-Writes carry a hidden `<!-- sidekick:KEY -->` marker so that a retry after a crash can find
-the issue or comment it already made instead of making a second one.
+Bounded retries on 5xx, dropped connections, timeouts and rate limits (429, or 403 with
+`Retry-After` or `x-ratelimit-remaining: 0`), waiting what GitHub asks for but never more
+than `max_wait_s`. Writes carry a hidden `<!-- sidekick:KEY -->` marker. Reads are retried
+freely; a write is not: a 502, a dropped connection or a timeout can come after GitHub made
+the issue, so before every re-send the client looks for its marker and, when it is there,
+returns what it finds instead of making a second one (the same look-up runs before the
+first attempt, for a crash between making and recording).
 """
 
 from __future__ import annotations
@@ -86,13 +89,39 @@ class GitHubClient:
             return max(0.0, float(headers["x-ratelimit-reset"]) - time.time())
         return 0.5 * 2**attempt
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _request(self, method: str, path: str, *,
+                 landed: Callable[[], dict[str, Any] | None] | None = None,
+                 **kwargs: Any) -> Any:
+        """The call's JSON answer (or what `landed` found), with bounded retries."""
+        answer = self._send(method, path, landed=landed, **kwargs)
+        return answer if isinstance(answer, dict) else answer.json()
+
+    def _send(self, method: str, path: str, *,
+              landed: Callable[[], dict[str, Any] | None] | None = None,
+              **kwargs: Any) -> httpx.Response | dict[str, Any]:
+        """Send one call, retrying what GitHub may answer better next time.
+
+        A write passes `landed`, which looks for what the write makes. It runs before every
+        re-send and what it finds is returned instead: a failed attempt (5xx, a dropped
+        connection, a timeout) may have landed all the same.
+        """
         for attempt in range(self.max_retries + 1):
+            if attempt and landed is not None:
+                try:
+                    found = landed()  # a read, with its own retries
+                except GitHubError as exc:  # cannot tell: never re-send blind
+                    raise GitHubError(f"GitHub {method} {path} failed and whether it landed "
+                                      f"is unknown: {exc}") from exc
+                if found is not None:
+                    log.info("GitHub %s %s: the earlier attempt landed; not sending it again",
+                             method, path)
+                    return found
             try:
                 response = self._http.request(method, path, **kwargs)
-            except httpx.TransportError as exc:
+            except httpx.TransportError as exc:  # refused, dropped, or timed out
                 if attempt == self.max_retries:
-                    raise GitHubError(f"GitHub {method} {path}: {exc}") from exc
+                    raise GitHubError(f"GitHub {method} {path}: {exc!r}") from exc
+                log.warning("GitHub %s %s: %r, retrying", method, path, exc)
                 self._sleep(0.5 * 2**attempt)
                 continue
             wait = self._wait_for(response, attempt)
@@ -100,7 +129,7 @@ class GitHubClient:
                 if response.is_error:
                     raise GitHubError(f"GitHub {method} {path} failed "
                                       f"({response.status_code}): {response.text[:300]}")
-                return response.json()
+                return response
             if attempt == self.max_retries or wait > self.max_wait_s:
                 raise GitHubError(f"GitHub {method} {path} failed after {attempt + 1} attempts "
                                   f"({response.status_code}, asked to wait {wait:.0f} s)")
@@ -130,31 +159,65 @@ class GitHubClient:
         ]
         return sorted(matches, key=lambda m: -m["score"])[:k]
 
-    def _find_marked(self, path: str, key: str) -> dict[str, Any] | None:
-        items = self._request("GET", path, params={"per_page": 50, "state": "all",
-                                                   "sort": "created", "direction": "desc"})
-        return next((i for i in items if marker(key) in (i.get("body") or "")), None)
+    def _find_issue(self, key: str) -> dict[str, Any] | None:
+        """The issue (of the 100 newest, any state) whose body holds `key`'s marker."""
+        items = self._request("GET", f"/repos/{self.repo}/issues", params={
+            "per_page": 100, "state": "all", "sort": "created", "direction": "desc"})
+        return _marked(items, key)
+
+    def _find_comment(self, number: int, key: str, *, max_pages: int = 10
+                      ) -> dict[str, Any] | None:
+        """The comment on issue `number` whose body holds `key`'s marker.
+
+        TRICKY: an issue's comments come oldest first and cannot be sorted, and the issues
+        worth a +1 are the ones with many comments: after the first page, read from the last
+        page (the newest, where a comment just made lands) backwards.
+        """
+        path = f"/repos/{self.repo}/issues/{number}/comments"
+        first = self._send("GET", path, params={"per_page": 100})
+        assert isinstance(first, httpx.Response)  # a read: no `landed`
+        found = _marked(first.json(), key)
+        last = _page_number(first.links.get("last", {}).get("url"))
+        for page in range(last, max(1, last - max_pages), -1):
+            if found is not None:
+                break
+            found = _marked(self._request(
+                "GET", path, params={"per_page": 100, "page": page}), key)
+        return found
 
     # -- writing (idempotent by key) ---------------------------------------------------------
     def create_issue(self, title: str, body: str, *, key: str,
                      labels: list[str] | None = None) -> dict[str, Any]:
         """File an issue, or return the one already filed under `key`: number, url."""
-        path = f"/repos/{self.repo}/issues"
-        issue = self._find_marked(path, key)
+        issue = self._find_issue(key)
         if issue is None:
             payload: dict[str, Any] = {"title": title, "body": f"{body}\n\n{marker(key)}"}
             if labels:
                 payload["labels"] = labels
-            issue = self._request("POST", path, json=payload)
+            issue = self._request("POST", f"/repos/{self.repo}/issues", json=payload,
+                                  landed=lambda: self._find_issue(key))
         return {"number": issue["number"], "url": issue["html_url"]}
 
     def comment(self, number: int, body: str, *, key: str) -> dict[str, Any]:
         """Comment on an issue (a +1), or return the comment already made under `key`."""
-        path = f"/repos/{self.repo}/issues/{number}/comments"
-        found = self._find_marked(path, key)
+        found = self._find_comment(number, key)
         if found is None:
-            found = self._request("POST", path, json={"body": f"{body}\n\n{marker(key)}"})
+            found = self._request(
+                "POST", f"/repos/{self.repo}/issues/{number}/comments",
+                json={"body": f"{body}\n\n{marker(key)}"},
+                landed=lambda: self._find_comment(number, key))
         return {"id": found["id"], "url": found["html_url"]}
+
+
+def _marked(items: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
+    """The first item whose body holds `key`'s marker."""
+    return next((i for i in items if marker(key) in (i.get("body") or "")), None)
+
+
+def _page_number(url: str | None) -> int:
+    """The `page` of a `Link` URL (1 when there is none)."""
+    match = re.search(r"[?&]page=(\d+)", url or "")
+    return int(match.group(1)) if match else 1
 
 
 def issue_number(url: str) -> int | None:

@@ -2,8 +2,11 @@
 
 Everything returns plain dicts (the Ticket contract's shape); `tools/` never imports `agent/`.
 Rate limits: zenpy itself waits out a 429's Retry-After, bounded by `ratelimit_budget`
-seconds; 5xx answers and dropped connections are retried here a bounded number of times,
-then raised as `ZendeskError` naming the call.
+seconds; 5xx answers, dropped connections and timeouts are retried here a bounded number of
+times, then raised as `ZendeskError` naming the call. Reads are retried freely. A write is
+not: a 502, a dropped connection or a timeout can come after Zendesk applied the update, so
+before every re-send the client looks for what the write would have made (a comment with
+its body, the status it sets) and, when it is there, takes that as the answer.
 """
 
 from __future__ import annotations
@@ -103,29 +106,53 @@ class ZendeskClient:
         self.backoff_s = backoff_s
         self._sleep = sleep
 
-    def _call(self, what: str, fn: Callable[[], T]) -> T:
-        """Run `fn`, retrying 5xx and connection errors; anything else fails at once."""
+    def _call(self, what: str, fn: Callable[[], T], *,
+              landed: Callable[[], T | None] | None = None) -> T:
+        """Run `fn`, retrying 5xx, 429s, dropped connections and timeouts; else fail at once.
+
+        A write passes `landed`, which looks for what `fn` writes. It runs before every
+        re-send and what it finds is the answer: a failed attempt may have landed.
+        """
         self._refill_budget()
+        reason, error = "", None
         for attempt in range(self.max_retries + 1):
+            if attempt and landed is not None:
+                try:
+                    found = landed()  # a read, with its own retries
+                except ZendeskError as exc:  # cannot tell: never re-send blind
+                    raise ZendeskError(f"Zendesk {what} failed ({reason}) and whether it "
+                                       f"landed is unknown: {exc}") from exc
+                if found is not None:
+                    log.info("Zendesk %s: the earlier attempt landed; not sending it again",
+                             what)
+                    return found
             try:
                 return fn()
-            except RatelimitBudgetExceeded as exc:
-                raise ZendeskError(f"Zendesk {what}: rate limited beyond the budget") from exc
-            except (APIException, requests.HTTPError) as exc:
-                status = getattr(getattr(exc, "response", None), "status_code", None)
-                if status is None or (status < 500 and status != 429):  # 429: no Retry-After
-                    raise ZendeskError(f"Zendesk {what} failed ({status}): {exc}") from exc
-                error: Exception = exc
-            except requests.ConnectionError as exc:
-                status, error = None, exc
-            except ZenpyException as exc:
-                raise ZendeskError(f"Zendesk {what} failed: {exc}") from exc
+            except (APIException, ZenpyException, requests.RequestException) as exc:
+                reason = self._retry_reason(what, exc)
+                error = exc
             if attempt < self.max_retries:
-                log.warning("Zendesk %s: %s, retry %d", what, status or error, attempt + 1)
+                log.warning("Zendesk %s: %s, retry %d", what, reason, attempt + 1)
                 self._sleep(self.backoff_s * 2**attempt)
         raise ZendeskError(
             f"Zendesk {what} failed after {self.max_retries + 1} attempts "
-            f"(last: {status or error})") from error
+            f"(last: {reason})") from error
+
+    @staticmethod
+    def _retry_reason(what: str, exc: Exception) -> str:
+        """Why `exc` is worth another attempt; raises ZendeskError when it is not."""
+        if isinstance(exc, RatelimitBudgetExceeded):
+            raise ZendeskError(f"Zendesk {what}: rate limited beyond the budget") from exc
+        if isinstance(exc, (APIException, requests.HTTPError)):
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            if status is None or (status < 500 and status != 429):  # 429: no Retry-After
+                raise ZendeskError(f"Zendesk {what} failed ({status}): {exc}") from exc
+            return str(status)
+        # TRICKY: a read timeout is not a ConnectionError in requests; on a write it is the
+        # same doubt as a dropped connection (sent, maybe applied, no answer).
+        if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+            return f"{type(exc).__name__}: {exc}"
+        raise ZendeskError(f"Zendesk {what} failed: {exc}") from exc
 
     def _refill_budget(self) -> None:
         """Give every zenpy endpoint its full Retry-After budget for this call.
@@ -210,15 +237,55 @@ class ZendeskClient:
         items = self._call(f"comments of {zid}", lambda: list(self.zenpy.tickets.comments(zid)))
         return [{"id": c.id, "body": c.body, "public": c.public} for c in items]
 
-    # -- writing -----------------------------------------------------------------------------
+    def find_comment(self, zid: int, body: str, *, public: bool | None = None
+                     ) -> dict[str, Any] | None:
+        """The newest comment whose body is `body` (and, if given, whose `public` matches).
+
+        TRICKY: a Zendesk comment cannot carry a hidden marker, so "did we already post
+        this?" is answered by an existing comment with our body. Whitespace is compared
+        collapsed: Zendesk renders the text to HTML and back, and a missed match is a
+        second reply to the customer.
+        """
+        wanted = " ".join(body.split())
+        for comment in reversed(self.comments(zid)):
+            if " ".join((comment["body"] or "").split()) == wanted \
+                    and public in (None, comment["public"]):
+                return comment
+        return None
+
+    # -- writing (each re-send only after looking for the earlier attempt) -------------------
     def add_comment(self, zid: int, body: str, *, public: bool) -> dict[str, Any]:
-        """Post the reply (public) or an internal note (public=False)."""
-        update = ZenpyTicket(id=zid, comment=Comment(body=body, public=public))
-        self._call(f"comment on {zid}", lambda: self.zenpy.tickets.update(update))
-        return {"ticket": zid, "public": public, "url": f"{self.agent_url}/agent/tickets/{zid}"}
+        """Post the reply (public) or an internal note (public=False): ticket, comment_id."""
+        def send() -> dict[str, Any]:
+            # TRICKY: a fresh object per attempt. zenpy sends only an object's "dirty" fields
+            # and marks a failed update clean on the next successful call (our look-up), so
+            # a re-sent `update` object would go out without its comment.
+            update = ZenpyTicket(id=zid, comment=Comment(body=body, public=public))
+            audit = self.zenpy.tickets.update(update)
+            events = getattr(getattr(audit, "audit", None), "events", None) or []
+            ids = [e.get("id") for e in events if e.get("type") == "Comment"]
+            return self._commented(zid, public, ids[0] if ids else None)
+
+        def landed() -> dict[str, Any] | None:
+            found = self.find_comment(zid, body, public=public)
+            return self._commented(zid, public, found["id"]) if found else None
+
+        return self._call(f"comment on {zid}", send, landed=landed)
+
+    def _commented(self, zid: int, public: bool, comment_id: int | None) -> dict[str, Any]:
+        return {"ticket": zid, "public": public, "comment_id": comment_id,
+                "url": f"{self.agent_url}/agent/tickets/{zid}"}
 
     def set_status(self, zid: int, status: str) -> dict[str, Any]:
         """Set the ticket's status (pending, solved, ...)."""
-        update = ZenpyTicket(id=zid, status=status)
-        self._call(f"status of {zid}", lambda: self.zenpy.tickets.update(update))
-        return {"ticket": zid, "status": status}
+        done = {"ticket": zid, "status": status}
+
+        def send() -> dict[str, Any]:
+            self.zenpy.tickets.update(ZenpyTicket(id=zid, status=status))  # fresh: see above
+            return done
+
+        def landed() -> dict[str, Any] | None:
+            ticket = self._call(f"ticket {zid}", lambda: self.zenpy.tickets(id=zid))
+            return done if ticket.status == status else None
+
+        return self._call(f"status of {zid}", send, landed=landed)

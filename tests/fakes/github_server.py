@@ -3,13 +3,18 @@
 `GET /search/issues?q=...` matches every bare word of `q` (or any, when the words are joined
 by ` OR `) against title and body, honouring `repo:o/r` and `is:issue`; `POST
 /repos/{o}/{r}/issues` and `/issues/{n}/comments` answer 201 with GitHub's fields
-(`number`, `html_url`, `id`). Requires `Authorization: Bearer {token}`.
+(`number`, `html_url`, `id`). Lists are paginated as GitHub does (`per_page`, at most
+100, default 30; `page`; a `Link` header with `next` and `last`): issues newest first,
+filtered by `state` (default `open`), an issue's comments oldest first. Requires
+`Authorization: Bearer {token}`. The failure modes of `fakes.http_base` apply: a POST can
+be applied and then answered 502, or applied and left without an answer.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from fakes.http_base import FakeServer, Request
 
@@ -52,23 +57,41 @@ class FakeGitHub(FakeServer):
                                  "errors": [{"field": "title", "code": "missing_field"}]}, {}
                 issue = self.add_issue(body["title"], body.get("body") or "")
                 return 201, issue, {}
-            newest = sorted(self.issues, key=lambda i: -i["number"])
-            return 200, newest[: int(req.query.get("per_page", ["30"])[0])], {}
+            state = req.query.get("state", ["open"])[0]
+            newest = sorted((i for i in self.issues if state in ("all", i["state"])),
+                            key=lambda i: -i["number"])
+            if req.query.get("direction", ["desc"])[0] == "asc":
+                newest.reverse()
+            return self._page(req, newest)
         match = _COMMENTS.match(req.path)
         if match and f"{match.group(1)}/{match.group(2)}" == self.repo:
             number = int(match.group(3))
             if number not in self.comments:
                 return 404, {"message": "Not Found"}, {}
             if req.method == "GET":
-                return 200, self.comments[number], {}
+                return self._page(req, self.comments[number])
             body = req.body if isinstance(req.body, dict) else {}
-            comment = {"id": 5000 + sum(map(len, self.comments.values())),
-                       "body": body.get("body", ""),
+            cid = 5001 + sum(map(len, self.comments.values()))
+            comment = {"id": cid, "body": body.get("body", ""),
                        "html_url": f"https://github.com/{self.repo}/issues/{number}"
-                                   f"#issuecomment-{len(self.comments[number]) + 1}"}
+                                   f"#issuecomment-{cid}"}
             self.comments[number].append(comment)
             return 201, comment, {}
         return 404, {"message": "Not Found"}, {}
+
+    def _page(self, req: Request, items: list[dict[str, Any]]
+              ) -> tuple[int, Any, dict[str, str]]:
+        """One page of `items`, with GitHub's `Link` header when there are more."""
+        per_page = min(100, int(req.query.get("per_page", ["30"])[0]))
+        page = max(1, int(req.query.get("page", ["1"])[0]))
+        last = max(1, -(-len(items) // per_page))
+        links = []
+        for rel, number in (("next", page + 1), ("last", last)):
+            if page < last:
+                query = {k: v[0] for k, v in req.query.items()} | {"page": str(number)}
+                links.append(f'<{self.url}{req.path}?{urlencode(query)}>; rel="{rel}"')
+        headers = {"Link": ", ".join(links)} if links else {}
+        return 200, items[(page - 1) * per_page: page * per_page], headers
 
     def _search(self, q: str) -> tuple[int, Any, dict[str, str]]:
         words = [w for w in q.split() if ":" not in w]

@@ -2,8 +2,12 @@
 
 Speaks `/api/v2/...json` as Zendesk does: tickets (GET, PUT with `{"ticket": {"comment":
 {"body", "public"}, "status"}}`), a ticket's comments, a view's tickets (cursor-paginated),
-users and organizations. Requires HTTP basic auth as `{email}/token:{token}`. Scriptable to
-answer 429 (Retry-After) or 500 through `fail_next()`; every request is recorded.
+users and organizations. A ticket update answers `{"ticket", "audit"}`, the audit's
+`events` holding a `Comment` event (with the new comment's id) and a `Change` event per
+changed field, as Zendesk does. Requires HTTP basic auth as `{email}/token:{token}`.
+Scriptable through `fakes.http_base`: 429 (Retry-After) or 500 before the update, or the
+update applied and then a 502, a dropped connection or a late answer; every request is
+recorded.
 """
 
 from __future__ import annotations
@@ -100,13 +104,22 @@ class FakeZendesk(FakeServer):
         update = (req.body or {}).get("ticket") if isinstance(req.body, dict) else None
         if not isinstance(update, dict):
             return 400, {"error": "InvalidValue", "description": "ticket is required"}, {}
+        audit_id, events = 70000 + len(self.requests), []
         comment = update.get("comment")
         if isinstance(comment, dict) and comment.get("body"):
             self.comments[tid].append(
                 self._comment(comment["body"], bool(comment.get("public", True)), 1))
-        if update.get("status"):
+            made = self.comments[tid][-1]
+            events.append({**{k: v for k, v in made.items() if k != "created_at"},
+                           "attachments": [], "audit_id": audit_id})
+        if update.get("status") and update["status"] != ticket["status"]:
+            self._next_comment += 1
+            events.append({"id": self._next_comment, "type": "Change", "field_name": "status",
+                           "value": update["status"], "previous_value": ticket["status"]})
             ticket["status"] = update["status"]
-        return 200, {"ticket": ticket, "audit": {"ticket_id": tid, "events": []}}, {}
+        audit = {"id": audit_id, "ticket_id": tid, "author_id": 1,
+                 "created_at": "2026-11-22T10:05:00Z", "events": events}
+        return 200, {"ticket": ticket, "audit": audit}, {}
 
     def _comments(self, req: Request, tid: int) -> tuple[int, Any, dict[str, str]]:
         if tid not in self.tickets:
