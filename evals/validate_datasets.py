@@ -2,11 +2,12 @@
 
     .venv/bin/python evals/validate_datasets.py [--quiet]
 
-For every row of triage.jsonl, retrieval.jsonl, drafts.jsonl and holdout.jsonl (the blind
-held-out triage set, checked like triage.jsonl) it checks that:
+For every row of triage.jsonl, retrieval.jsonl, drafts.jsonl, holdout.jsonl (the blind
+held-out triage set, checked like triage.jsonl) and conversations.jsonl it checks that:
 
-- the row parses as an `agent.models.Ticket` and its ids are unique (across all four files)
-  and follow the file's prefix (tri-, ret-, dra-, hol-);
+- the row parses as an `agent.models.Ticket` (for a conversation: its first message) and its
+  ids are unique (across all five files) and follow the file's prefix (tri-, ret-, dra-, hol-,
+  con-);
 - `expected` only holds known keys with allowed values (team slugs from the teams file,
   kinds, priorities, playbooks, draft checks);
 - the expected priority is the one the handbook's metadata rules give (never the text);
@@ -16,8 +17,13 @@ held-out triage set, checked like triage.jsonl) it checks that:
   pages from the front matter of knowledge/corpus/*.md;
 - drafts: greeting names match the ticket's first name, 2FA drafts ask for the ticket id,
   injected URLs are forbidden, known-issue URLs exist in the shared issue file;
-- no subject or body equals or nearly duplicates one in agent/data/examples.jsonl (the
-  classifier's training examples) or another dataset row.
+- conversations: the turns have the allowed shapes and end with a customer message, the
+  expected stage, status, team, playbook and language are allowed and consistent, and
+  the structural traits (a reply while a draft waits, quoted history, hero edits) match
+  the turns (the row format is described in evals/conversation_rows.py);
+- no subject or body (nor the new text of a conversation's customer replies) equals or
+  nearly duplicates one in agent/data/examples.jsonl (the classifier's training examples)
+  or another dataset row.
 
 It prints counts per team, kind, priority, playbook and language, and exits 1 on any error.
 Checks that need ../shared (the manifest, the issue file) are skipped when it is absent.
@@ -31,6 +37,7 @@ import re
 import sys
 import tomllib
 from collections import Counter
+from collections.abc import Callable
 from difflib import SequenceMatcher
 from pathlib import Path
 
@@ -38,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.models import KINDS, PRIORITY_ORDER, Ticket  # noqa: E402
+from evals import conversation_rows  # noqa: E402
 
 DATASETS = ROOT / "evals" / "datasets"
 EXAMPLES = ROOT / "agent" / "data" / "examples.jsonl"
@@ -277,6 +285,18 @@ class TextIndex:
         return None
 
 
+def customer_texts(row: dict) -> dict[str, list[str | None]]:
+    """Return the customer's texts of a row per field.
+
+    The subject and body, and for a conversation the new text (quoted history removed) of
+    every customer reply, compared as bodies.
+    """
+    return {
+        "subject": [row.get("subject")],
+        "body": [row.get("body"), *conversation_rows.customer_texts(row)],
+    }
+
+
 # --- per-file checks ---------------------------------------------------------------------------
 
 
@@ -307,6 +327,7 @@ EXPECTED_KEYS = {
     "drafts": TRIAGE_EXPECTED | {"draft", "expected_issue_url"},
     "retrieval": {"must_cite"},
     "holdout": TRIAGE_EXPECTED,
+    "conversations": conversation_rows.EXPECTED_KEYS,
 }
 
 
@@ -446,7 +467,7 @@ def check_retrieval(row: dict, pages: dict[str, set[str] | None], report: Report
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Validate all four datasets; return the exit code."""
+    """Validate all five datasets; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quiet", action="store_true", help="print only problems")
     args = parser.parse_args(argv)
@@ -467,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         "retrieval": ("ret", DATASETS / "retrieval.jsonl"),
         "drafts": ("dra", DATASETS / "drafts.jsonl"),
         "holdout": ("hol", DATASETS / "holdout.jsonl"),
+        "conversations": ("con", DATASETS / "conversations.jsonl"),
     }
     loaded: dict[str, list[tuple[dict, Ticket]]] = {}
     for name, (prefix, path) in files.items():
@@ -482,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "drafts":
                 check_labels(row, ticket, teams, report, required=True)
                 check_draft(row, ticket, issues, report)
+            elif name == "conversations":
+                conversation_rows.check_conversation(row, ticket, teams, report)
             else:
                 check_retrieval(row, pages, report)
 
@@ -501,14 +525,16 @@ def main(argv: list[str] | None = None) -> int:
     mine = {f: TextIndex(f) for f in fields}
     for rows in loaded.values():
         for row, _ in rows:
+            texts = customer_texts(row)
             for f in fields:
-                text = row.get(f)
-                for index, what in ((train[f], "training example"), (mine[f], "dataset row")):
-                    clash = index.clash(text, row["_where"])
-                    if clash:
-                        report.error(row["_where"], f"{f} {clash} ({what})")
+                for text in texts[f]:
+                    for index, what in ((train[f], "training example"), (mine[f], "dataset row")):
+                        clash = index.clash(text, row["_where"])
+                        if clash:
+                            report.error(row["_where"], f"{f} {clash} ({what})")
             for f in fields:
-                mine[f].add(row.get(f), row["_where"])
+                for text in texts[f]:
+                    mine[f].add(text, row["_where"])
 
     # Coverage requirements of the brief.
     tri = loaded["triage"]
@@ -552,6 +578,7 @@ def main(argv: list[str] | None = None) -> int:
     for team in sorted(teams):
         if hol_teams[team] < 5:
             report.error("holdout", f"only {hol_teams[team]} rows for {team} (need 5)")
+    conversation_rows.check_coverage([r for r, _ in loaded["conversations"]], report)
 
     if not args.quiet:
         print_counts(loaded)
@@ -578,6 +605,9 @@ def print_counts(loaded: dict[str, list[tuple[dict, Ticket]]]) -> None:
     for name, rows in loaded.items():
         print(f"{name}: {len(rows)} rows")
         exp = [r["expected"] for r, _ in rows]
+        if name == "conversations":
+            show_conversations(rows, show)
+            continue
         if name == "retrieval":
             show("corpus", Counter(r.get("corpus") for r, _ in rows))
             show("source", Counter(t.source for _, t in rows))
@@ -609,6 +639,24 @@ def print_counts(loaded: dict[str, list[tuple[dict, Ticket]]]) -> None:
         traits = Counter(t for r, _ in rows for t in (r.get("notes") or {}).get("traits", []))
         if traits:
             show("traits", traits)
+
+
+def show_conversations(
+    rows: list[tuple[dict, Ticket]], show: Callable[[str, Counter], None]
+) -> None:
+    """Print the counts of conversations.jsonl: labels, turns, coverage and traits."""
+    exp = [r["expected"] for r, _ in rows]
+    show("stage", Counter(e.get("stage") for e in exp))
+    show("status", Counter(e.get("status_after") for e in exp))
+    show("team", Counter(e.get("team") for e in exp))
+    show("playbook", Counter(e.get("playbook") or "none" for e in exp))
+    show("language", Counter(e.get("language", "en") for e in exp))
+    show("source", Counter(t.source for _, t in rows))
+    show("plan", Counter(t.organization.plan or "none" for _, t in rows))
+    show("turns", Counter(len(r.get("turns") or []) for r, _ in rows))
+    cover = conversation_rows.coverage([r for r, _ in rows])
+    show("coverage", Counter({k: cover[k] for k in conversation_rows.FLOORS}))
+    show("traits", Counter(t for r, _ in rows for t in (r.get("notes") or {}).get("traits", [])))
 
 
 if __name__ == "__main__":
