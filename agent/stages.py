@@ -19,9 +19,9 @@ from agent.models import Status
 
 DEFAULT_STAGES_FILE = Path(__file__).parent / "data" / "stages.toml"
 _STATUSES = ("pending", "solved")
-_FLAGS = ("answers", "asks_missing", "issue_comment", "urgent")
+_FLAGS = ("answers", "asks_missing", "issue_comment", "urgent", "new_topic")
 _KEYS = {"name", "playbooks", "kinds", "plans", "match_any", "exclude", "status_after",
-         "step", *_FLAGS}
+         "step", "reply", "after_pending", "focus_after", *_FLAGS}
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,31 @@ class Stage:
     asks_missing: bool = False
     issue_comment: bool = False
     urgent: bool = False
+    #: The reply's paragraphs (template keys), for the stages whose reply is fixed wording.
+    reply: tuple[str, ...] = ()
+    #: Applies only when the last reply left the ticket pending (it asked the customer).
+    after_pending: bool = False
+    #: The new text may be about something else: retrieval reads it alone, without the
+    #: team's and playbook's pages preferred (the team itself stays).
+    new_topic: bool = False
+    #: Markers of a change of topic ("Different question: ..."): the text after the last
+    #: one is what to answer.
+    focus_after: tuple[re.Pattern[str], ...] = ()
 
-    def applies(self, text: str, *, playbook: str | None, kind: str, plan: str | None) -> bool:
+    def focus(self, text: str) -> str:
+        """The part of `text` to answer: after its last change-of-topic marker, if any."""
+        cut = 0
+        for pattern in self.focus_after:
+            for found in pattern.finditer(text):
+                cut = max(cut, found.end())
+        rest = text[cut:].strip()
+        return rest if len(rest.split()) >= 3 else text
+
+    def applies(self, text: str, *, playbook: str | None, kind: str, plan: str | None,
+                pending: bool = False) -> bool:
         """Whether this stage describes the customer's new text in this conversation."""
+        if self.after_pending and not pending:
+            return False
         if self.playbooks is not None and playbook not in self.playbooks:
             return False
         if self.kinds is not None and kind not in self.kinds:
@@ -66,16 +88,27 @@ class Stages:
         return self.first.get(playbook or "") or self.first.get(kind) or "answered"
 
     def detect(self, text: str, *, playbook: str | None, kind: str,
-               plan: str | None) -> Stage:
+               plan: str | None, pending: bool = False) -> Stage:
         """The first stage that applies to the customer's new text."""
         for stage in self.later:
-            if stage.applies(text, playbook=playbook, kind=kind, plan=plan):
+            if stage.applies(text, playbook=playbook, kind=kind, plan=plan, pending=pending):
                 return stage
         raise ValueError("stages file has no catch-all stage (one without match_any)")
 
-    def get(self, name: str) -> Stage | None:
-        """The later stage called `name`, if there is one."""
+    def get(self, name: str, entry: int | None = None) -> Stage | None:
+        """The stage called `name`; with `entry`, that table of the file if it has the name.
+
+        A name may have several tables (the same stage, worded differently when the
+        customer already gave what the other one asks for): `entry` tells which one.
+        """
+        if entry is not None and 0 <= entry < len(self.later) \
+                and self.later[entry].name == name:
+            return self.later[entry]
         return next((s for s in self.later if s.name == name), None)
+
+    def entry_of(self, stage: Stage) -> int:
+        """The position of `stage` among the later stages (see `get`)."""
+        return self.later.index(stage)
 
 
 def _patterns(where: str, values: object) -> tuple[re.Pattern[str], ...]:
@@ -105,7 +138,16 @@ def _stage(n: int, raw: dict) -> Stage:
         exclude=_patterns(f"{where} exclude", raw.get("exclude", [])),
         answers=bool(raw.get("answers")), asks_missing=bool(raw.get("asks_missing")),
         issue_comment=bool(raw.get("issue_comment")), urgent=bool(raw.get("urgent")),
+        reply=_keys(where, raw.get("reply", [])), after_pending=bool(raw.get("after_pending")),
+        new_topic=bool(raw.get("new_topic")),
+        focus_after=_patterns(f"{where} focus_after", raw.get("focus_after", [])),
     )
+
+
+def _keys(where: str, values: object) -> tuple[str, ...]:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"{where} reply: must be a list of template keys")
+    return tuple(values)
 
 
 def load_stages(path: str | Path | None = None) -> Stages:

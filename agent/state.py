@@ -53,6 +53,8 @@ class State(TypedDict, total=False):
     turn_messages: list[Message]
     #: The conversation's stage after this turn (`agent/stages.py`).
     stage: str
+    #: Which table of the stages file it was (a stage may be worded in several ways).
+    stage_entry: int
     turns: Annotated[list[dict[str, Any]], operator.add]
     classification: Classification
     priority: str

@@ -15,7 +15,7 @@ from agent.models import Ticket
 SHIPPED_DIR = Path(__file__).resolve().parent / "datasets"
 #: What `sidekick eval` runs when no `--dataset` is given.
 SHIPPED = tuple(SHIPPED_DIR / f"{name}.jsonl"
-                for name in ("triage", "retrieval", "drafts", "holdout"))
+                for name in ("triage", "retrieval", "drafts", "holdout", "conversations"))
 #: Keys of `expected` scored as labels (playbook: see `scoring.py`).
 LABELS = ("team", "kind", "priority", "playbook")
 

@@ -16,6 +16,7 @@ from time import perf_counter
 from typing import Any
 
 from agent.models import TriageResult
+from evals.conversations import play
 from evals.dataset import Dataset, Row, assign_folds
 from evals.workspace import Workspace
 
@@ -62,7 +63,10 @@ def triage_rows(workspace: Workspace, home: Path, rows: Sequence[Row], bar: Any,
         for row in rows:
             started = perf_counter()
             try:
-                result, error = service.triage(row.ticket).result, None
+                if row.raw.get("turns"):  # a conversation: play its turns
+                    result, error = play(service, row), None
+                else:
+                    result, error = service.triage(row.ticket).result, None
             except Exception as exc:  # noqa: BLE001 - one bad ticket must not end the run
                 result, error = None, f"{type(exc).__name__}: {exc}"
             observations.append(Observation(row, result, (perf_counter() - started) * 1000,

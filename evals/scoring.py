@@ -126,6 +126,37 @@ def _drafts(report: dict[str, Any], observations: Sequence[Observation]) -> dict
     return failed
 
 
+def _conversations(report: dict[str, Any], observations: Sequence[Observation]
+                   ) -> dict[str, list]:
+    """Score the last draft of each conversation row; the failed checks of each row id."""
+    from evals.conversations import CONVERSATION_CHECKS, check_conversation
+
+    rows = [o for o in observations if o.row.raw.get("turns")]
+    failed: dict[str, list] = {}
+    if not rows:
+        return failed
+    per_check: dict[str, list[bool]] = {name: [] for name in CONVERSATION_CHECKS}
+    passed_all = []
+    for obs in rows:
+        if obs.result is None:
+            failed[obs.row.id] = [("error", obs.error or "no result")]
+            passed_all.append(False)
+            continue
+        results = check_conversation(obs.result, obs.row)
+        for check in results:
+            if check.passed is not None:
+                per_check[check.name].append(check.passed)
+        bad = [(c.name, c.detail) for c in results if c.passed is False]
+        if bad:
+            failed[obs.row.id] = bad
+        passed_all.append(not bad)
+    report["conversation_n"] = len(rows)
+    report["conversation_pass_rate"] = _round(fmean(passed_all))
+    report["conversation_checks"] = {name: _round(fmean(v)) if v else None
+                                     for name, v in per_check.items()}
+    return failed
+
+
 def _cost(report: dict[str, Any], observations: Sequence[Observation]) -> None:
     latencies = [o.latency_ms for o in observations]
     report["latency_ms"] = {"p50": _round(metrics.percentile(latencies, 50), 1),
@@ -192,6 +223,8 @@ def score_run(run: Run, teams: Sequence[str]) -> dict[str, Any]:
     _calibration(report, observations)
     _retrieval(report, observations)
     draft_failed = _drafts(report, observations)
+    for row_id, bad in _conversations(report, observations).items():
+        draft_failed.setdefault(row_id, []).extend(bad)
     _cost(report, observations)
     report["errors"] = sum(o.error is not None for o in observations)
     report["skipped"] = run.skipped

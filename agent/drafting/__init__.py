@@ -81,6 +81,7 @@ def draft_request_from_state(state: State, teams: Teams) -> DraftRequest:
         rationale=classification.get("rationale", ""),
         turn=int(state.get("turn") or 1),
         stage=state.get("stage"),
+        stage_entry=state.get("stage_entry"),
         conversation=conversation_text(state),
         changes=tuple(changes_since_last_turn(state)),
     )

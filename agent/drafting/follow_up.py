@@ -9,6 +9,7 @@ is asked again: the bug checklist is checked against everything they said.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from agent.drafting.compose import Reply, customer_passages, question_reply
 from agent.drafting.extract import best_sentences
@@ -37,10 +38,9 @@ def follow_up_language(request: DraftRequest) -> str:
     return lang
 
 
-def _fixed(keys: tuple[str, ...]) -> StageComposer:
-    def compose(req: DraftRequest, stage: Stage, t: Templates, lang: str) -> Reply:
-        return Reply([t.reply(k, lang) for k in keys], status=stage.status_after)
-    return compose
+def _fixed(req: DraftRequest, stage: Stage, t: Templates, lang: str) -> Reply:
+    """The stage's own wording (`reply` in the stages file)."""
+    return Reply([t.reply(k, lang) for k in stage.reply], status=stage.status_after)
 
 
 def _still_broken(req: DraftRequest, stage: Stage, t: Templates, lang: str) -> Reply:
@@ -78,16 +78,15 @@ def _details(req: DraftRequest, stage: Stage, t: Templates, lang: str) -> Reply:
 
 
 def _question(req: DraftRequest, stage: Stage, t: Templates, lang: str) -> Reply:
-    return question_reply(req, t, lang, thanks="followup_thanks")
+    # The new question alone: the first message's subject is about something else.
+    question = stage.focus(req.ticket.body or req.ticket.text)
+    alone = replace(req, ticket=req.ticket.model_copy(update={"subject": None,
+                                                             "body": question}))
+    return question_reply(alone, t, lang, thanks="followup_thanks")
 
 
+#: Stages whose reply is built; every other stage says its `reply` keys' wording.
 STAGE_COMPOSERS: dict[str, StageComposer] = {
-    "owner_confirmed": _fixed(("tfa_done",)),
-    "owner_denied": _fixed(("tfa_denied", "tfa_denied_next")),
-    "password_reset": _fixed(("ownership_password_reset", "ownership_password_reset_else")),
-    "email_owner": _fixed(("ownership_email_owner",)),
-    "billing_contact": _fixed(("ownership_billing",)),
-    "resolved": _fixed(("resolved_close",)),
     "still_broken": _still_broken,
     "details_received": _details,
     "follow_up_question": _question,
@@ -123,9 +122,10 @@ def _note(req: DraftRequest, stage: Stage, reply: Reply, lang: str, t: Templates
 def build_follow_up(request: DraftRequest, t: Templates) -> Draft:
     """The draft that answers the customer's latest message(s) in the conversation's stage."""
     stages = default_stages()
-    stage = stages.get(request.stage or "") or stages.later[-1]
+    stage = stages.get(request.stage or "", request.stage_entry) or stages.later[-1]
     lang = follow_up_language(request)
-    reply = STAGE_COMPOSERS.get(stage.name, _question)(request, stage, t, lang)
+    composer = STAGE_COMPOSERS.get(stage.name) or (_fixed if stage.reply else _question)
+    reply = composer(request, stage, t, lang)
     body = "\n\n".join([t.greeting(request.ticket.first_name, lang), *reply.paragraphs])
     # A reply to someone who just wrote to us is public: answering privately would leave
     # them waiting (low priority may close without a reply only when nothing is asked).

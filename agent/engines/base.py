@@ -30,6 +30,7 @@ class DraftRequest:
     #: last turn, and the earlier turns' records (draft, decision, delivery).
     turn: int = 1
     stage: str | None = None
+    stage_entry: int | None = None
     conversation: str = ""
     changes: tuple[str, ...] = ()
 

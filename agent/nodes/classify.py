@@ -82,8 +82,20 @@ def _follow_up(state: State, started: float) -> dict:
     ticket = state["ticket"]
     previous = state["classification"]
     kind = previous.get("kind", "question")
-    stage = default_stages().detect(new_customer_text(state), playbook=state.get("playbook"),
-                                    kind=kind, plan=ticket.organization.plan)
+    stages = default_stages()
+    last_sent = next((t for t in reversed(state.get("turns") or [])
+                      if t.get("outcome") == "delivered"), None)
+    pending = bool(last_sent and (last_sent.get("draft") or {}).get("status_after") == "pending")
+    # The latest message says where the conversation is now ("still broken", then
+    # "scratch that, found it"), unless it only asks something new and an earlier one of
+    # the turn moved the playbook on ("yes, I confirm", then "where do I add my phone?").
+    # The draft answers every message of the turn either way.
+    texts = [m.body for m in reversed(state.get("turn_messages") or [])]
+    found = [stages.detect(text, playbook=state.get("playbook"), kind=kind,
+                           plan=ticket.organization.plan, pending=pending)
+             for text in texts or [new_customer_text(state)]]
+    stage = next((s for s in found if s.playbooks), None) \
+        or next((s for s in found if s is not stages.later[-1]), found[0])
     priority, _reason = priority_for(ticket)
     rationale = previous.get("rationale", "")
     if not rationale.startswith("kept from turn"):
@@ -92,6 +104,7 @@ def _follow_up(state: State, started: float) -> dict:
         "classification": {**previous, "rationale": rationale},
         "priority": priority,
         "stage": stage.name,
+        "stage_entry": stages.entry_of(stage),
         "warnings": [],
         "timings_ms": {"classify": elapsed_ms(started)},
     }

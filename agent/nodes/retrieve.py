@@ -7,8 +7,9 @@ from time import perf_counter
 from langgraph.runtime import Runtime
 
 from agent.context import Context
-from agent.conversation import retrieval_text
+from agent.conversation import is_follow_up, new_customer_text, retrieval_text
 from agent.nodes._timing import elapsed_ms
+from agent.stages import default_stages
 from agent.state import State
 
 
@@ -16,12 +17,16 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     """Hybrid search with the ticket's text; pages of its team and playbook are preferred."""
     started = perf_counter()
     ctx = runtime.context
-    text = retrieval_text(state)
+    stage = default_stages().get(state.get("stage") or "", state.get("stage_entry"))
+    new_topic = is_follow_up(state) and stage is not None and stage.new_topic
+    # A new question in the same ticket may be about anything: read it alone.
+    text = stage.focus(new_customer_text(state)) if new_topic and stage else \
+        retrieval_text(state)
     passages = ctx.retriever.search(
         text,
         k=ctx.top_k,
         embedding=ctx.embed_one(text),
-        team=state["classification"]["team"],
-        playbook=state.get("playbook"),
+        team=None if new_topic else state["classification"]["team"],
+        playbook=None if new_topic else state.get("playbook"),
     )
     return {"passages": passages, "timings_ms": {"retrieve": elapsed_ms(started)}}
