@@ -150,6 +150,8 @@ class TriageResult(BaseModel):
     status: Literal["awaiting_review", "approved", "edited", "rejected", "delivered"] = (
         "awaiting_review"
     )
+    #: The draft's version (1, then one more per re-draft): what a decision names.
+    version: int = Field(default=1, ge=1)
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
 

@@ -84,5 +84,5 @@ def test_webhook_to_slack_click_to_one_zendesk_comment_and_one_issue(
         assert sum(d["key"].endswith(":done") for d in ledger) == 1
         with Session(runtime_of(client).engine) as session:
             assert [d.action for d in repo.decisions(session, "zd-4900")] == ["approve"]
-        assert client.post("/drafts/zd-4900/approve").status_code == 409
+        assert client.post("/drafts/zd-4900/approve", json={"version": 1}).status_code == 409
         assert len(zd.posted_comments(4900)) == 1
