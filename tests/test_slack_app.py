@@ -299,14 +299,35 @@ def test_approve_on_a_card_whose_draft_was_replaced_sends_nothing_and_says_so(su
     assert {parse_button_value(b["value"]) for b in _buttons(card)} == {(tid, 2)}
 
 
-def test_a_card_from_before_versions_cannot_decide(surface, slack):
+def test_a_card_from_before_versions_cannot_decide_and_is_replaced(surface, slack, service):
+    import hashlib
+
+    from app.slack.blocks import draft_message
+    from tools.slack import METADATA_EVENT
+
     http, spy, settings, client = surface
-    tid, channel, ts = waiting_draft(spy, settings, client)
+    tid = f"slack-test-{next(_ids)}"
+    spy.triage(Ticket(id=tid, source="zendesk", subject="Session recordings are blank",
+                      body="Every replay shows a blank screen since yesterday."))
+    result = spy.get(tid).model_dump(mode="json")
+    channel = settings.slack_team_channels[result["team"]]
+    # The card as Sidekick posted it before versions: bare ids as values, the old key.
+    _, blocks = draft_message(result)
+    for block in blocks:
+        for element in block.get("elements", []) if block["type"] == "actions" else []:
+            element["value"] = tid
+    digest = hashlib.sha256(result["draft"]["body"].encode()).hexdigest()[:16]
+    ts = slack._post(channel, {"text": "draft", "blocks": blocks, "metadata": {
+        "event_type": METADATA_EVENT, "event_payload": {"key": f"{tid}:draft:{digest}"}}})["ts"]
     post_interaction(http, block_action(APPROVE, tid, user=HERO, channel=channel, ts=ts,
                                         version=None))
     [note] = wait_for(lambda: slack.posted("chat.postEphemeral"))
     assert "see the updated card" in note["text"]
     assert spy.decisions == [] and spy.get(tid).status == "awaiting_review"
+    old = next(m for m in slack.messages[channel] if m["ts"] == ts)
+    assert not _buttons(old) and "posted before drafts had versions" in str(old["blocks"])
+    [card] = [m for m in slack.messages[channel] if _buttons(m)]  # the current draft, anew
+    assert {parse_button_value(b["value"]) for b in _buttons(card)} == {(tid, 1)}
 
 
 def test_a_stale_card_opens_no_modal(surface, slack):

@@ -130,13 +130,13 @@ def decided_message(result: dict[str, Any], ticket: dict[str, Any] | None, *, ac
     return f"{result['ticket_id']}: {verb.lower()} by <@{user_id}>", blocks
 
 
-def replaced_message(result: dict[str, Any], ticket: dict[str, Any] | None, *, shown: int,
+def replaced_message(result: dict[str, Any], ticket: dict[str, Any] | None, *, shown: int | None,
                      detail: str | None = None, where: str | None = None
                      ) -> tuple[str, list[dict[str, Any]]]:
     """An old review message once a newer draft replaced it: what happened, no buttons.
 
     `result` is the current one (its `version` is the new draft's), `shown` the version the
-    old card showed, `where` the channel id of the new card.
+    old card showed (None: a card from before versions), `where` the new card's channel id.
     """
     tid = result["ticket_id"]
     line = f"*Replaced by draft version {result.get('version')}*"
@@ -144,8 +144,9 @@ def replaced_message(result: dict[str, Any], ticket: dict[str, Any] | None, *, s
     line += f"See the updated card in <#{where}>." if where else "See the updated card."
     blocks = summary_blocks(result, ticket) + [_section(line), {
         "type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"This card showed draft version {shown}."}]}]
-    return f"{tid}: draft version {shown} was replaced", blocks
+            {"type": "mrkdwn", "text": f"This card showed draft version {shown}." if shown
+             else "This card was posted before drafts had versions."}]}]
+    return f"{tid}: draft version {shown or 'shown here'} was replaced", blocks
 
 
 def _modal(callback_id: str, title: str, submit: str, input_block: dict[str, Any], *,

@@ -61,7 +61,7 @@ def _redraft_detail(service: TriageService, ticket_id: str) -> str | None:
 
 
 def replace_card(client: WebClient, service: TriageService, ticket_id: str, *, channel: str,
-                 ts: str, shown: int, where: str | None = None) -> None:
+                 ts: str, shown: int | None, where: str | None = None) -> None:
     """Turn one card showing draft `shown` into "replaced by version N", without buttons."""
     result = service.get(ticket_id).model_dump(mode="json")
     ticket = service.state(ticket_id)["ticket"].model_dump(mode="json")

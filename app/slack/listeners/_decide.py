@@ -49,8 +49,9 @@ def stale(deps: SlackDeps, client: WebClient, *, ticket_id: str, user: str, chan
     `shown` is None for a card posted before cards carried a version.
     """
     posted = post_draft(client, deps.settings, deps.service, ticket_id)
-    replace_card(client, deps.service, ticket_id, channel=channel, ts=ts, shown=shown or 1,
-                 where=posted["channel"] if posted else None)
+    if not posted or (posted["channel"], posted["ts"]) != (channel, ts):  # not the new card
+        replace_card(client, deps.service, ticket_id, channel=channel, ts=ts, shown=shown,
+                     where=posted["channel"] if posted else None)
     current = deps.service.get(ticket_id).version
     tell(client, channel, user, f"This draft was replaced by version {current}; see the "
                                 "updated card. Nothing was sent.")
