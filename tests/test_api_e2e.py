@@ -127,3 +127,62 @@ def test_a_reassign_through_the_api_replaces_the_slack_card(api_settings, warm_c
         assert "replaced by version 2" in note["text"]
         assert runtime_of(client).outbox.deliveries("e2e-ver") == []
         assert client.get("/tickets/e2e-ver").json()["status"] == "awaiting_review"
+
+
+class _FailsOnce:
+    """The engine, except that the first draft after `arm()` dies (a request killed mid-run)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.armed = inner, inner.name, False
+
+    def arm(self) -> None:
+        self.armed = True
+
+    def classify(self, *args, **kwargs):
+        return self.inner.classify(*args, **kwargs)
+
+    def draft(self, request):
+        if self.armed:
+            self.armed = False
+            raise RuntimeError("killed while re-drafting")
+        return self.inner.draft(request)
+
+
+def test_a_reassign_the_worker_finishes_replaces_the_slack_card(api_settings, warm_context,
+                                                                world):
+    from dataclasses import replace
+
+    from app.slack.blocks import parse_button_value
+
+    _, _, slack = world
+    teams = warm_context.teams
+    engine = _FailsOnce(warm_context.engine)
+    settings = api_settings.model_copy(update={
+        "slack_bot_token": SecretStr(SLACK_TOKEN), "slack_signing_secret": SecretStr(SECRET),
+        "slack_api_url": slack.api_url,
+        "slack_team_channels": {t.slug: f"C{t.slug.upper().replace('-', '')}" for t in teams},
+    })
+    ticket = {"id": "e2e-sweep", "source": "zendesk", "subject": "Session recordings are blank",
+              "body": "Every replay shows a blank screen.", "requester": {"name": "Ada"}}
+    app = create_app(settings, context=replace(warm_context, engine=engine),
+                     start_worker=False)
+    with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        assert client.post("/tickets", json=ticket).status_code == 202
+        worker = runtime_of(client).worker
+        worker.drain()
+        [call] = slack.posted("chat.postMessage")
+        [old] = slack.messages[call["channel"]]
+        before = client.get("/drafts/e2e-sweep").json()["team"]
+        team = "growth" if before != "growth" else "pipeline"
+        engine.arm()
+        with pytest.raises(RuntimeError, match="killed"):
+            client.post("/drafts/e2e-sweep/reassign", json={"team": team, "version": 1})
+        assert client.get("/tickets/e2e-sweep").json()["status"] == "deciding"
+        assert worker.sweep(grace_s=0) == ["e2e-sweep"]
+        assert client.get("/drafts/e2e-sweep").json()["version"] == 2
+        assert not [b for b in old["blocks"] if b["type"] == "actions"]
+        [new] = [m for m in slack.messages[settings.slack_team_channels[team]]
+                 if any(b["type"] == "actions" for b in m["blocks"])]
+        values = {parse_button_value(e["value"]) for b in new["blocks"]
+                  if b["type"] == "actions" for e in b["elements"]}
+        assert values == {("e2e-sweep", 2)}

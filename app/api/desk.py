@@ -241,6 +241,8 @@ class Desk:
             result = self.service.triage(Ticket.model_validate(payload)).result
         decision = Decision.model_validate(values.get("decision") or {"action": "approve"})
         self._finish(ticket_id, result, decision, before)
+        if decision.action == "reassign" and result.status == "awaiting_review":
+            self._announce(ticket_id)  # a re-draft finished here replaces the old card too
         return result
 
     def retry(self, ticket_id: str) -> str:
