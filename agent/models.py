@@ -178,6 +178,8 @@ class TriageResult(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     status: Literal["awaiting_review", "approved", "edited", "rejected", "delivered",
                     "superseded"] = "awaiting_review"
+    #: The draft's version (1, then one more per re-draft): what a decision names.
+    version: int = Field(default=1, ge=1)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     #: The conversation: which turn the draft answers, the stage it is in, every message
     #: (the first is the ticket), and the earlier turns' drafts, decisions and deliveries.

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.models import Draft, IssueProposal, TriageResult, Usage
+from agent.state import draft_version
 
 
 def result_from_state(state: Mapping[str, Any]) -> TriageResult:
@@ -32,6 +33,7 @@ def result_from_state(state: Mapping[str, Any]) -> TriageResult:
             "warnings": state.get("warnings", []),
             "usage": state.get("usage") or Usage(),
             "status": status,
+            "version": max(draft_version(state), 1),
             "timings_ms": state.get("timings_ms", {}),
             "turn": int(state.get("turn") or 1),
             "stage": state.get("stage"),

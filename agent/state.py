@@ -65,9 +65,21 @@ class State(TypedDict, total=False):
     engine: str
     #: Set by a reassignment: the team a person chose, which classification may not override.
     team_override: str | None
+    #: The draft's version: 1 for the first draft, one more each time `draft` runs again
+    #: (a reassignment). A decision names the version it decides on.
+    version: int
     decision: dict[str, Any]
     delivery: dict[str, Any]
     status: str
     warnings: Annotated[list[str], operator.add]
     usage: Annotated[Usage, _add_usage]
     timings_ms: Annotated[dict[str, float], _merge]
+
+
+def draft_version(state: Any) -> int:
+    """The version of the state's draft (0 before the first one).
+
+    A thread checkpointed before versions existed has a draft and no counter: its draft
+    is version 1, so the next one is 2 and a decision on 1 cannot land on it.
+    """
+    return int(state.get("version") or (1 if state.get("draft") else 0))

@@ -25,7 +25,7 @@ from agent.models import Ticket, TriageResult
 from agent.nodes.deliver import turn_record
 from agent.nodes.intake import normalize_text
 from agent.result import result_from_state
-from agent.state import State
+from agent.state import State, draft_version
 from app.settings import Settings
 
 
@@ -174,13 +174,27 @@ class TriageService:
         return values
 
     def decide(self, ticket_id: str, decision: Decision) -> TriageResult:
-        """Resume the waiting thread with a person's decision."""
+        """Resume the waiting thread with a person's decision on the draft version it names.
+
+        Raises:
+            UnknownTicket: no such ticket.
+            NotAwaitingReview: it is not waiting for a decision.
+            VersionRequired: the decision names no draft version.
+            StaleDraft: a newer draft replaced the version decided on (nothing is sent).
+            ValueError: a reassignment to a team outside the taxonomy.
+
+        """
+        decision.require_version()
         values, pending = self._values(ticket_id)
         if not values:
             raise UnknownTicket(ticket_id)
         if pending != ("review",):
             status = values.get("status", "unknown")
             raise NotAwaitingReview(f"ticket {ticket_id} is not awaiting review (it is {status})")
+        # TRICKY: checked here, not in the review node: a node that raises after interrupt()
+        # pins that resume value to the thread, and every later decision would replay it.
+        # The Desk makes the check atomic with its claim of the ticket row.
+        decision.check_version(ticket_id, draft_version(values))
         decision.check_team(self.context.teams)
         self.graph.invoke(
             Command(resume=decision.model_dump(mode="json")),

@@ -62,8 +62,16 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
 
 
 def block_action(action_id: str, ticket_id: str, *, user: str, channel: str, ts: str,
-                 action_ts: str = "1700000100.000001") -> dict[str, Any]:
-    """An interactive `block_actions` payload shaped as Slack sends it."""
+                 action_ts: str = "1700000100.000001", version: int | None = 1
+                 ) -> dict[str, Any]:
+    """An interactive `block_actions` payload shaped as Slack sends it.
+
+    The button's value names the draft version (None: a card from before versions, whose
+    value was the bare ticket id).
+    """
+    from app.slack.blocks import button_value
+
+    value = ticket_id if version is None else button_value(ticket_id, version)
     return {
         "type": "block_actions", "api_app_id": "A1", "token": "legacy-token",
         "team": {"id": "T1", "domain": "acme"},
@@ -74,7 +82,7 @@ def block_action(action_id: str, ticket_id: str, *, user: str, channel: str, ts:
         "message": {"type": "message", "ts": ts, "text": "draft", "user": "UBOT"},
         "response_url": "https://hooks.slack.invalid/actions/1",
         "actions": [{"type": "button", "action_id": action_id, "block_id": "sidekick_decision",
-                     "value": ticket_id, "action_ts": action_ts,
+                     "value": value, "action_ts": action_ts,
                      "text": {"type": "plain_text", "text": action_id}}],
     }
 

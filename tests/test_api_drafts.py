@@ -37,12 +37,12 @@ def _decisions(api, ticket_id):
 
 
 def test_approve_delivers_once_and_records_the_decision(api, waiting):
-    response = api.post(f"/drafts/{waiting}/approve", json={"by": "hero"})
+    response = api.post(f"/drafts/{waiting}/approve", json={"by": "hero", "version": 1})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "delivered" and body["result"]["status"] == "delivered"
     assert body["delivery"]["first_delivery"] is True
-    again = api.post(f"/drafts/{waiting}/approve", json={"by": "hero"})
+    again = api.post(f"/drafts/{waiting}/approve", json={"by": "hero", "version": 1})
     assert again.status_code == 409 and "delivered" in again.json()["detail"]
     deliveries = _deliveries(api)
     assert len(deliveries) == 1 and deliveries[0]["ticket_id"] == waiting
@@ -58,7 +58,7 @@ def test_concurrent_approves_send_once(api, waiting):
 
     def click() -> None:
         barrier.wait()
-        codes.append(api.post(f"/drafts/{waiting}/approve", json={}).status_code)
+        codes.append(api.post(f"/drafts/{waiting}/approve", json={"version": 1}).status_code)
 
     threads = [threading.Thread(target=click) for _ in range(4)]
     for t in threads:
@@ -72,7 +72,8 @@ def test_concurrent_approves_send_once(api, waiting):
 
 def test_edit_sends_the_new_text(api, waiting):
     old = api.get(f"/drafts/{waiting}").json()["draft"]["body"]
-    response = api.post(f"/drafts/{waiting}/edit", json={"body": "Hey Ada, fixed now.", "by": "h"})
+    response = api.post(f"/drafts/{waiting}/edit", json={"body": "Hey Ada, fixed now.", "by": "h",
+                                                          "version": 1})
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "delivered"
     [delivery] = _deliveries(api)
@@ -85,7 +86,7 @@ def test_edit_sends_the_new_text(api, waiting):
 def test_reassign_redrafts_for_the_team_and_waits_again(api, waiting):
     before = api.get(f"/drafts/{waiting}").json()["team"]
     target = "growth" if before != "growth" else "pipeline"
-    response = api.post(f"/drafts/{waiting}/reassign", json={"team": target})
+    response = api.post(f"/drafts/{waiting}/reassign", json={"team": target, "version": 1})
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "awaiting_review"
     assert api.get(f"/drafts/{waiting}").json()["team"] == target
@@ -93,11 +94,12 @@ def test_reassign_redrafts_for_the_team_and_waits_again(api, waiting):
     assert _decisions(api, waiting)[0][2] == {"team": {"from": before, "to": target}}
     assert _deliveries(api) == []
     # Still waiting: it can be decided on again.
-    assert api.post(f"/drafts/{waiting}/reject", json={"reason": "dup"}).status_code == 200
+    assert api.post(f"/drafts/{waiting}/reject", json={"reason": "dup", "version": 2}
+                    ).status_code == 200
 
 
 def test_reassign_to_an_unknown_team_is_422_naming_team(api, waiting):
-    response = api.post(f"/drafts/{waiting}/reassign", json={"team": "marketing"})
+    response = api.post(f"/drafts/{waiting}/reassign", json={"team": "marketing", "version": 1})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "team"]
     assert "marketing" in response.json()["detail"][0]["msg"]
@@ -105,20 +107,21 @@ def test_reassign_to_an_unknown_team_is_422_naming_team(api, waiting):
 
 
 def test_decision_bodies_are_validated(api, waiting):
-    response = api.post(f"/drafts/{waiting}/edit", json={"body": "   "})
+    response = api.post(f"/drafts/{waiting}/edit", json={"body": "   ", "version": 1})
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "body"]
-    response = api.post(f"/drafts/{waiting}/reject", json={})
+    response = api.post(f"/drafts/{waiting}/reject", json={"version": 1})
     assert response.status_code == 422
     assert ["body", "reason"] in [e["loc"] for e in response.json()["detail"]]
     assert api.get("/tickets/dr-1").json()["status"] == "awaiting_review"
 
 
 def test_reject_sends_nothing(api, waiting):
-    response = api.post(f"/drafts/{waiting}/reject", json={"reason": "answered by phone"})
+    response = api.post(f"/drafts/{waiting}/reject", json={"reason": "answered by phone",
+                                                               "version": 1})
     assert response.status_code == 200 and response.json()["status"] == "rejected"
     assert _deliveries(api) == []
     assert _decisions(api, waiting) == [("reject", "api", {"reason": "answered by phone"})]
-    assert api.post(f"/drafts/{waiting}/approve").status_code == 409
+    assert api.post(f"/drafts/{waiting}/approve", json={"version": 1}).status_code == 409
 
 
 class _CrashAfterSend:
@@ -141,7 +144,7 @@ def test_a_crash_between_send_and_record_sends_once(api, waiting):
     crashing = _CrashAfterSend(context.outbox)
     context.outbox = crashing
     with pytest.raises(RuntimeError, match="killed"):
-        api.post(f"/drafts/{waiting}/approve", json={"by": "hero"})
+        api.post(f"/drafts/{waiting}/approve", json={"by": "hero", "version": 1})
     assert api.get("/tickets/dr-1").json()["status"] == "deciding"
     assert len(_deliveries(api)) == 1
     # The next start finishes the decision; the idempotency key makes the resend a no-op.

@@ -49,7 +49,7 @@ def test_queue_order_states_and_filters(api):
     filtered = api.get(f"/queue?team={team}").json()
     assert filtered and all(i["team"] == team for i in filtered)
     assert api.get("/queue?status=awaiting_review").json() == queue
-    api.post("/drafts/q-low/reject", json={"reason": "closed without reply"})
+    api.post("/drafts/q-low/reject", json={"reason": "closed without reply", "version": 1})
     assert [i["id"] for i in api.get("/queue?status=rejected").json()] == ["q-low"]
     assert "q-low" not in [i["id"] for i in api.get("/queue").json()]
 

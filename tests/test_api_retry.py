@@ -109,7 +109,7 @@ def test_a_failed_delivery_is_retried_and_nothing_is_sent_twice(channels, warm_c
         # GitHub takes the issue, then Zendesk is down: the decision cannot finish.
         zd.fail_next(500, times=100, path_contains="/tickets/4900")
         with pytest.raises(Exception, match="Zendesk"):
-            client.post("/drafts/zd-4900/approve", json={"by": "hero"})
+            client.post("/drafts/zd-4900/approve", json={"by": "hero", "version": 1})
         assert _status(client) == "deciding"
         assert worker.sweep() == []  # within the grace period: maybe still running
         assert worker.sweep(grace_s=0) == ["zd-4900"]  # the request died: finish it
@@ -127,7 +127,7 @@ def test_a_failed_delivery_is_retried_and_nothing_is_sent_twice(channels, warm_c
         assert issue["html_url"] in comment["body"]
         assert _decisions(client) == ["approve"]
         assert client.post("/tickets/zd-4900/retry").status_code == 409
-        assert client.post("/drafts/zd-4900/approve").status_code == 409
+        assert client.post("/drafts/zd-4900/approve", json={"version": 1}).status_code == 409
 
 
 def test_the_running_worker_finishes_a_decision_whose_request_died(
@@ -142,7 +142,7 @@ def test_the_running_worker_finishes_a_decision_whose_request_died(
             wait_for(lambda: _status(client) == "awaiting_review", timeout=120)
             zd.fail_next(500, path_contains="/tickets/4900")  # once, then Zendesk answers
             with pytest.raises(Exception, match="Zendesk"):
-                client.post("/drafts/zd-4900/approve", json={"by": "hero"})
+                client.post("/drafts/zd-4900/approve", json={"by": "hero", "version": 1})
             wait_for(lambda: _status(client) == "delivered", timeout=120)
         finally:
             runtime.worker.stop()

@@ -98,7 +98,7 @@ def test_serve_triages_and_a_sigterm_drains(serve_home, db_url):
     assert server.client.get("/queue", headers={"Authorization": ""}).status_code == 401
     assert server.client.post("/tickets", json=_ticket("srv-1")).status_code == 202
     assert server.wait_for_draft("srv-1")["draft"]["body"].startswith("Hey Ada")
-    approved = server.client.post("/drafts/srv-1/approve", json={"by": "hero"})
+    approved = server.client.post("/drafts/srv-1/approve", json={"by": "hero", "version": 1})
     assert approved.status_code == 200 and approved.json()["status"] == "delivered"
     # A burst right before SIGTERM: whatever is not triaged stays accepted, nothing is lost.
     for i in range(2, 6):
@@ -110,7 +110,7 @@ def test_serve_triages_and_a_sigterm_drains(serve_home, db_url):
     again = Server(_env(serve_home, db_url))
     for i in range(2, 6):
         assert again.wait_for_draft(f"srv-{i}")["ticket_id"] == f"srv-{i}"
-    assert again.client.post("/drafts/srv-1/approve").status_code == 409
+    assert again.client.post("/drafts/srv-1/approve", json={"version": 1}).status_code == 409
     statuses = {item["id"]: item["status"] for item in again.client.get("/queue").json()}
     assert statuses == {f"srv-{i}": "awaiting_review" for i in range(2, 6)}
     code, output = again.terminate()

@@ -65,8 +65,8 @@ def test_auth(api):
 def test_unknown_ticket_is_404(api):
     assert api.get("/drafts/nope").status_code == 404
     assert api.get("/tickets/nope").status_code == 404
-    assert api.post("/drafts/nope/approve", json={}).status_code == 404
-    assert api.post("/drafts/nope/reject", json={"reason": "x"}).status_code == 404
+    assert api.post("/drafts/nope/approve", json={"version": 1}).status_code == 404
+    assert api.post("/drafts/nope/reject", json={"reason": "x", "version": 1}).status_code == 404
 
 
 def test_the_background_worker_triages_on_its_own(api):

@@ -150,6 +150,33 @@ def test_reassign_redrafts_for_the_new_team(home, triaged):
     assert approve.returncode == 0 and len(deliveries(home)) == 1
 
 
+def test_a_decision_pinned_to_a_replaced_version_exits_1_and_sends_nothing(home, triaged):
+    first = triaged[1]["zd-5102"]
+    assert first["version"] == 1
+    shown = sidekick(home, "review", "zd-5102")
+    assert "draft version 1" in shown.stdout and "--version 1" in shown.stdout
+    run = sidekick(home, "review", "zd-5102", "--reassign", "web-analytics", "--json")
+    second = json.loads(run.stdout)
+    assert second["version"] == 2
+    stale = sidekick(home, "review", "zd-5102", "--approve", "--version", "1")
+    assert stale.returncode == 1, stale.stderr
+    assert "replaced by version 2" in stale.stderr and "sidekick review zd-5102" in stale.stderr
+    assert deliveries(home) == []
+    approve = sidekick(home, "review", "zd-5102", "--approve", "--version", "2")
+    assert approve.returncode == 0, approve.stderr
+    assert [p["body"] for _, p in deliveries(home)] == [second["draft"]["body"]]
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--approve", "--version", "0"), "must be a draft version"),
+    (("--approve", "--version", "two"), "must be a draft version"),
+    (("--version", "1"), "--version names the draft to decide on")])
+def test_a_bad_version_option_is_a_usage_error(home, args, message):
+    run = sidekick(home, "review", "zd-5109", *args)
+    assert run.returncode == 2 and message in run.stderr, run.stderr
+    assert deliveries(home) == []
+
+
 def test_reject_sends_nothing(home):
     run = sidekick(home, "review", "zd-5109", "--reject", "answered on a call", "--json")
     assert run.returncode == 0, run.stderr

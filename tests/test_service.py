@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.decisions import Decision
+from agent.decisions import Decision, StaleDraft, VersionRequired
 from agent.models import Ticket
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,12 +45,46 @@ def test_decide_needs_a_waiting_draft(service):
     from app.service import NotAwaitingReview, UnknownTicket
 
     with pytest.raises(UnknownTicket):
-        service.decide("nope", Decision(action="approve"))
+        service.decide("nope", Decision(action="approve", version=1))
     service.triage(TICKET)
-    result = service.decide(TICKET.id, Decision(action="reject", reason="duplicate"))
+    result = service.decide(TICKET.id, Decision(action="reject", reason="duplicate", version=1))
     assert result.status == "rejected"
     with pytest.raises(NotAwaitingReview):
+        service.decide(TICKET.id, Decision(action="approve", version=1))
+
+
+def _other_team(team: str) -> str:
+    return "growth" if team != "growth" else "pipeline"
+
+
+def test_a_redraft_is_a_new_version_and_a_decision_on_the_old_one_sends_nothing(service):
+    first = service.triage(TICKET).result
+    assert first.version == 1
+    with pytest.raises(VersionRequired, match="`version`"):
         service.decide(TICKET.id, Decision(action="approve"))
+    second = service.decide(TICKET.id, Decision(action="reassign", team=_other_team(first.team),
+                                                version=1))
+    assert second.version == 2 and second.status == "awaiting_review"
+    assert second.draft.body != first.draft.body  # the re-draft is a different text
+    with pytest.raises(StaleDraft, match="replaced by version 2") as stale:
+        service.decide(TICKET.id, Decision(action="approve", version=1))
+    assert (stale.value.given, stale.value.current) == (1, 2)
+    assert service.context.outbox.deliveries(TICKET.id) == []
+    assert service.get(TICKET.id).status == "awaiting_review"
+    approved = service.decide(TICKET.id, Decision(action="approve", version=2))
+    [sent] = service.context.outbox.deliveries(TICKET.id)
+    assert approved.status == "delivered" and sent["payload"]["body"] == second.draft.body
+
+
+def test_a_thread_checkpointed_before_versions_counts_its_draft_as_version_1(service):
+    from agent.state import draft_version
+
+    first = service.triage(TICKET).result
+    config = {"configurable": {"thread_id": TICKET.id}}
+    values = service.graph.get_state(config).values
+    legacy = {k: v for k, v in values.items() if k != "version"}
+    assert draft_version(legacy) == 1 and draft_version({}) == 0
+    assert first.model_dump(mode="json")["version"] == 1
 
 
 def test_decision_validation_names_the_field():

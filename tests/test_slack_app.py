@@ -36,6 +36,7 @@ from app.slack.blocks import (
     REASSIGN,
     REJECT,
     REJECT_VIEW,
+    parse_button_value,
 )
 from app.slack.notify import post_draft
 
@@ -90,7 +91,7 @@ def test_the_draft_message_has_the_four_buttons(surface, slack):
     [msg] = slack.messages[channel]
     actions = [b for b in msg["blocks"] if b["type"] == "actions"][0]["elements"]
     assert [a["action_id"] for a in actions] == [APPROVE, EDIT, REASSIGN, REJECT]
-    assert {a["value"] for a in actions} == {tid}
+    assert {parse_button_value(a["value"]) for a in actions} == {(tid, 1)}
     assert post_draft(client, settings, spy, tid)["already_posted"] is True
 
 
@@ -147,7 +148,8 @@ def test_edit_opens_a_modal_and_its_submission_sends_the_edit(surface, slack):
     [view] = wait_for(lambda: slack.views)
     assert view["callback_id"] == EDIT_VIEW
     assert view["blocks"][0]["element"]["multiline"] is True
-    meta = {"ticket_id": tid, "channel": channel, "ts": ts}
+    meta = json.loads(view["private_metadata"])
+    assert meta == {"ticket_id": tid, "channel": channel, "ts": ts, "version": 1}
     values = {DRAFT_INPUT: {DRAFT_INPUT: {"type": "plain_text_input",
                                           "value": "Hey Ada, we're on it."}}}
     post_interaction(http, view_submission(EDIT_VIEW, meta, values, user=HERO))
@@ -163,7 +165,7 @@ def _reject_through_the_modal(http, slack, tid, channel, ts, reason_value):
     [block] = view["blocks"]
     assert block["block_id"] == REASON_INPUT and block["optional"] is True
     assert json.loads(view["private_metadata"]) == {"ticket_id": tid, "channel": channel,
-                                                    "ts": ts}
+                                                    "ts": ts, "version": 1}
     assert not slack.posted("chat.update")  # the click alone decides nothing
     values = {REASON_INPUT: {REASON_INPUT: {"type": "plain_text_input",
                                             "value": reason_value}}}
@@ -252,7 +254,7 @@ def test_reassign_picks_a_team_and_posts_the_new_draft_to_its_channel(surface, s
     [view] = wait_for(lambda: slack.views)
     options = [o["value"] for o in view["blocks"][0]["element"]["options"]]
     assert before not in options and "growth" in options
-    meta = {"ticket_id": tid, "channel": channel, "ts": ts}
+    meta = {"ticket_id": tid, "channel": channel, "ts": ts, "version": 1}
     values = {TEAM_INPUT: {TEAM_INPUT: {"type": "static_select",
                                         "selected_option": {"value": "growth"}}}}
     post_interaction(http, view_submission(REASSIGN_VIEW, meta, values, user=HERO,
@@ -263,3 +265,116 @@ def test_reassign_picks_a_team_and_posts_the_new_draft_to_its_channel(surface, s
     wait_for(lambda: slack.messages.get(growth))
     assert spy.get(tid).team == "growth" and spy.get(tid).status == "awaiting_review"
 
+
+
+def _buttons(message: dict) -> list[dict]:
+    return [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def _reassign_elsewhere(spy, tid: str) -> tuple[str, object]:
+    """Reassign outside Slack (as the API or the CLI does): the new team and draft."""
+    from agent.decisions import Decision
+
+    team = "growth" if spy.get(tid).team != "growth" else "pipeline"
+    return team, spy.decide(tid, Decision(action="reassign", team=team, version=1))
+
+
+def test_approve_on_a_card_whose_draft_was_replaced_sends_nothing_and_says_so(surface, slack):
+    http, spy, settings, client = surface
+    tid, channel, ts = waiting_draft(spy, settings, client)
+    _, second = _reassign_elsewhere(spy, tid)
+    assert second.version == 2
+    post_interaction(http, block_action(APPROVE, tid, user=HERO, channel=channel, ts=ts,
+                                        version=1))
+    [note] = wait_for(lambda: slack.posted("chat.postEphemeral"))
+    assert note["user"] == HERO
+    assert "replaced by version 2; see the updated card" in note["text"]
+    assert spy.get(tid).status == "awaiting_review"
+    assert spy.context.outbox.deliveries(tid) == []
+    old = next(m for m in slack.messages[channel] if m["ts"] == ts)
+    assert not _buttons(old) and "Replaced by draft version 2" in str(old["blocks"])
+    # The current version got its own card, whose buttons decide on version 2.
+    new_channel = settings.slack_team_channels[second.team]
+    [card] = [m for m in slack.messages[new_channel] if _buttons(m)]
+    assert {parse_button_value(b["value"]) for b in _buttons(card)} == {(tid, 2)}
+
+
+def test_a_card_from_before_versions_cannot_decide_and_is_replaced(surface, slack, service):
+    import hashlib
+
+    from app.slack.blocks import draft_message
+    from tools.slack import METADATA_EVENT
+
+    http, spy, settings, client = surface
+    tid = f"slack-test-{next(_ids)}"
+    spy.triage(Ticket(id=tid, source="zendesk", subject="Session recordings are blank",
+                      body="Every replay shows a blank screen since yesterday."))
+    result = spy.get(tid).model_dump(mode="json")
+    channel = settings.slack_team_channels[result["team"]]
+    # The card as Sidekick posted it before versions: bare ids as values, the old key.
+    _, blocks = draft_message(result)
+    for block in blocks:
+        for element in block.get("elements", []) if block["type"] == "actions" else []:
+            element["value"] = tid
+    digest = hashlib.sha256(result["draft"]["body"].encode()).hexdigest()[:16]
+    ts = slack._post(channel, {"text": "draft", "blocks": blocks, "metadata": {
+        "event_type": METADATA_EVENT, "event_payload": {"key": f"{tid}:draft:{digest}"}}})["ts"]
+    post_interaction(http, block_action(APPROVE, tid, user=HERO, channel=channel, ts=ts,
+                                        version=None))
+    [note] = wait_for(lambda: slack.posted("chat.postEphemeral"))
+    assert "see the updated card" in note["text"]
+    assert spy.decisions == [] and spy.get(tid).status == "awaiting_review"
+    old = next(m for m in slack.messages[channel] if m["ts"] == ts)
+    assert not _buttons(old) and "posted before drafts had versions" in str(old["blocks"])
+    [card] = [m for m in slack.messages[channel] if _buttons(m)]  # the current draft, anew
+    assert {parse_button_value(b["value"]) for b in _buttons(card)} == {(tid, 1)}
+
+
+def test_a_stale_card_opens_no_modal(surface, slack):
+    http, spy, settings, client = surface
+    tid, channel, ts = waiting_draft(spy, settings, client)
+    _reassign_elsewhere(spy, tid)
+    post_interaction(http, block_action(EDIT, tid, user=HERO, channel=channel, ts=ts, version=1))
+    [note] = wait_for(lambda: slack.posted("chat.postEphemeral"))
+    assert "replaced by version 2" in note["text"] and slack.views == []
+
+
+def test_a_modal_of_a_replaced_draft_decides_nothing(surface, slack):
+    http, spy, settings, client = surface
+    tid, channel, ts = waiting_draft(spy, settings, client)
+    post_interaction(http, block_action(EDIT, tid, user=HERO, channel=channel, ts=ts))
+    [view] = wait_for(lambda: slack.views)
+    _reassign_elsewhere(spy, tid)  # while the modal is open
+    values = {DRAFT_INPUT: {DRAFT_INPUT: {"type": "plain_text_input", "value": "Hey Ada!"}}}
+    post_interaction(http, view_submission(EDIT_VIEW, json.loads(view["private_metadata"]),
+                                           values, user=HERO, view_id="V-stale"))
+    [note] = wait_for(lambda: slack.posted("chat.postEphemeral"))
+    assert "replaced by version 2" in note["text"]
+    assert spy.get(tid).status == "awaiting_review"
+    assert spy.context.outbox.deliveries(tid) == []
+
+
+def test_a_reassign_in_slack_replaces_the_card_and_the_new_one_decides_on_version_2(
+        surface, slack):
+    from app.slack.blocks import REASSIGN_VIEW, TEAM_INPUT
+
+    http, spy, settings, client = surface
+    tid, channel, ts = waiting_draft(spy, settings, client)
+    team = "growth" if spy.get(tid).team != "growth" else "pipeline"
+    post_interaction(http, block_action(REASSIGN, tid, user=HERO, channel=channel, ts=ts))
+    [view] = wait_for(lambda: slack.views)
+    values = {TEAM_INPUT: {TEAM_INPUT: {"type": "static_select",
+                                        "selected_option": {"value": team}}}}
+    post_interaction(http, view_submission(REASSIGN_VIEW, json.loads(view["private_metadata"]),
+                                           values, user=HERO, view_id="V-reassign-2"))
+    old = next(m for m in slack.messages[channel] if m["ts"] == ts)
+    wait_for(lambda: not _buttons(old))
+    assert f"reassigned to {team} by <@{HERO}>" in str(old["blocks"])
+    new_channel = settings.slack_team_channels[team]
+    [card] = [m for m in slack.messages[new_channel] if _buttons(m)]
+    assert {parse_button_value(b["value"]) for b in _buttons(card)} == {(tid, 2)}
+    post_interaction(http, block_action(APPROVE, tid, user=HERO, channel=new_channel,
+                                        ts=card["ts"], version=2, action_ts="7.1"))
+    wait_for(lambda: spy.get(tid).status == "delivered")
+    [sent] = spy.context.outbox.deliveries(tid)
+    assert sent["payload"]["body"] == spy.get(tid).draft.body

@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 from agent.context import Context
 from agent.drafting import draft_request_from_state
 from agent.nodes._timing import elapsed_ms
-from agent.state import State
+from agent.state import State, draft_version
 
 
 def draft(state: State, runtime: Runtime[Context]) -> dict:
@@ -19,6 +19,8 @@ def draft(state: State, runtime: Runtime[Context]) -> dict:
     answer = ctx.engine.draft(draft_request_from_state(state, ctx.teams))
     return {
         "draft": answer.value,
+        # A new draft is a new version: a decision on the one before cannot send this one.
+        "version": draft_version(state) + 1,
         "warnings": list(answer.warnings),
         "usage": answer.usage,
         "timings_ms": {"draft": elapsed_ms(started)},

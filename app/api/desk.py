@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.conversation import Message
-from agent.decisions import Decision
+from agent.decisions import Decision, StaleDraft
 from agent.models import Ticket, TriageResult
 from agent.teams import Teams
 from app.store import repo
@@ -166,12 +166,7 @@ class Desk:
             return None
         self._store(ticket_id, result, frm="triaging", triaged_at=utcnow())
         self._requeue_if_unread(ticket_id, result)
-        if self.on_triaged is not None:
-            try:
-                with self.lock:
-                    self.on_triaged(ticket_id)
-            except Exception:  # the draft is stored; a failed notification must not undo it
-                log.exception("could not announce the draft of ticket %s", ticket_id)
+        self._announce(ticket_id)
         return result
 
     def escalate(self, ticket_id: str, *, by: str) -> bool:
@@ -188,29 +183,27 @@ class Desk:
             repo.move(session, ticket_id, frm=frm, to=ROW_STATUS[result.status], **fields)
 
     def decide(self, ticket_id: str, decision: Decision) -> TriageResult:
-        """Resume the ticket's thread with a decision, once.
+        """Resume the ticket's thread with a decision on the draft version it names, once.
 
         Raises:
             UnknownTicket: no such ticket.
+            VersionRequired: the decision names no draft version.
+            StaleDraft: a newer draft replaced the version decided on; nothing is sent.
             NotAwaitingReview: it is not waiting for a decision (already decided, or a
                 concurrent decision holds it).
             ValueError: a reassignment to a team outside the taxonomy.
 
         """
-        from app.service import NotAwaitingReview, UnknownTicket
+        from app.service import UnknownTicket
 
         with self.sessions() as session:
             row = repo.get_ticket(session, ticket_id)
-            before = repo.get_result(session, ticket_id)
             status = row.status if row else None
         if status is None:
             raise UnknownTicket(ticket_id)
+        version = decision.require_version()
         decision.check_team(self.teams)
-        with self.sessions.begin() as session:
-            if not repo.move(session, ticket_id, frm="awaiting_review", to="deciding"):
-                current = repo.get_ticket(session, ticket_id)
-                now = current.status if current else "gone"
-                raise NotAwaitingReview(f"ticket {ticket_id} is not awaiting review (it is {now})")
+        before = self._claim(ticket_id, version)
         try:
             with self.lock:
                 result = self.service.decide(ticket_id, decision)
@@ -218,7 +211,40 @@ class Desk:
             self.settle(ticket_id)
             raise
         self._finish(ticket_id, result, decision, before)
+        if decision.action == "reassign" and result.status == "awaiting_review":
+            self._announce(ticket_id)  # the new version's card replaces the old one
         return result
+
+    def _claim(self, ticket_id: str, version: int) -> dict[str, Any] | None:
+        """Take the row for deciding on draft `version`; the result it decides on.
+
+        Raises:
+            StaleDraft: the waiting draft is another version.
+            NotAwaitingReview: it is not waiting for a decision.
+
+        """
+        from app.service import NotAwaitingReview
+
+        with self.sessions.begin() as session:
+            if repo.claim_decision(session, ticket_id, version=version):
+                # Read in the claiming transaction: the result the claim compared against.
+                return repo.get_result(session, ticket_id)
+            current = repo.get_ticket(session, ticket_id)
+            now = current.status if current else "gone"
+            stored = int((repo.get_result(session, ticket_id) or {}).get("version") or 1)
+        if now == "awaiting_review" and stored != version:
+            raise StaleDraft(ticket_id, version, stored)
+        raise NotAwaitingReview(f"ticket {ticket_id} is not awaiting review (it is {now})")
+
+    def _announce(self, ticket_id: str) -> None:
+        """Tell `on_triaged` a new draft waits (e.g. post it to Slack); never undo it."""
+        if self.on_triaged is None:
+            return
+        try:
+            with self.lock:
+                self.on_triaged(ticket_id)
+        except Exception:  # the draft is stored; a failed notification must not undo it
+            log.exception("could not announce the draft of ticket %s", ticket_id)
 
     def _finish(self, ticket_id: str, result: TriageResult, decision: Decision,
                 before: dict[str, Any] | None) -> None:
@@ -268,6 +294,8 @@ class Desk:
             result = self.service.triage(Ticket.model_validate(payload)).result
         decision = Decision.model_validate(values.get("decision") or {"action": "approve"})
         self._finish(ticket_id, result, decision, before)
+        if decision.action == "reassign" and result.status == "awaiting_review":
+            self._announce(ticket_id)  # a re-draft finished here replaces the old card too
         return result
 
     def retry(self, ticket_id: str) -> str:

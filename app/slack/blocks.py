@@ -1,7 +1,9 @@
 """Block Kit JSON for Sidekick's Slack messages and modals, built here and nowhere else.
 
 Inputs are plain dicts: a triage result (`TriageResult.model_dump(mode="json")`) and, when
-known, the ticket (the Ticket contract). Every button carries the ticket id as its `value`.
+known, the ticket (the Ticket contract). Every button carries the ticket id and the draft
+version it shows as its `value` (`button_value`), and every modal its `private_metadata`,
+so a decision is on the draft the person read.
 """
 
 from __future__ import annotations
@@ -33,9 +35,27 @@ def _quote(text: str) -> str:
     return "\n".join("> " + line for line in (text or " ").splitlines() or [" "])
 
 
-def _button(text: str, action_id: str, ticket_id: str, style: str | None = None
+def button_value(ticket_id: str, version: int) -> str:
+    """A decision button's value: the ticket and the draft version the card shows."""
+    return json.dumps({"ticket_id": ticket_id, "version": version}, separators=(",", ":"))
+
+
+def parse_button_value(value: str) -> tuple[str, int | None]:
+    """(ticket id, version) of a button; a card posted before versions has no version."""
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("ticket_id"), str):
+        version = parsed.get("version")
+        return parsed["ticket_id"], version if isinstance(version, int) else None
+    return value, None
+
+
+def _button(text: str, action_id: str, ticket_id: str, version: int, style: str | None = None
             ) -> dict[str, Any]:
-    button: dict[str, Any] = {"type": "button", "action_id": action_id, "value": ticket_id,
+    button: dict[str, Any] = {"type": "button", "action_id": action_id,
+                              "value": button_value(ticket_id, version),
                               "text": {"type": "plain_text", "text": text, "emoji": True}}
     if style:
         button["style"] = style
@@ -74,6 +94,7 @@ def draft_message(result: dict[str, Any], ticket: dict[str, Any] | None = None
                   ) -> tuple[str, list[dict[str, Any]]]:
     """The review message: (fallback text, blocks) with the four decision buttons."""
     tid, draft = result["ticket_id"], result.get("draft") or {}
+    version = int(result.get("version") or 1)
     issue = result.get("issue") or {}
     blocks = summary_blocks(result, ticket) + passages_blocks(result.get("passages") or [])
     if issue.get("action") in ("link", "create"):
@@ -88,8 +109,11 @@ def draft_message(result: dict[str, Any], ticket: dict[str, Any] | None = None
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": _clip(f"Note: {draft['internal_note']}", 2000)}]})
     blocks.append({"type": "actions", "block_id": "sidekick_decision", "elements": [
-        _button("Approve & send", APPROVE, tid, "primary"), _button("Edit", EDIT, tid),
-        _button("Reassign", REASSIGN, tid), _button("Reject", REJECT, tid, "danger")]})
+        _button("Approve & send", APPROVE, tid, version, "primary"),
+        _button("Edit", EDIT, tid, version), _button("Reassign", REASSIGN, tid, version),
+        _button("Reject", REJECT, tid, version, "danger")]})
+    blocks.insert(-1, {"type": "context", "elements": [
+        {"type": "mrkdwn", "text": f"Draft version {version}"}]})
     text = f"Draft for {tid} ({result.get('team')}, {result.get('priority')})"
     return text, blocks
 
@@ -106,12 +130,32 @@ def decided_message(result: dict[str, Any], ticket: dict[str, Any] | None, *, ac
     return f"{result['ticket_id']}: {verb.lower()} by <@{user_id}>", blocks
 
 
+def replaced_message(result: dict[str, Any], ticket: dict[str, Any] | None, *, shown: int | None,
+                     detail: str | None = None, where: str | None = None
+                     ) -> tuple[str, list[dict[str, Any]]]:
+    """An old review message once a newer draft replaced it: what happened, no buttons.
+
+    `result` is the current one (its `version` is the new draft's), `shown` the version the
+    old card showed (None: a card from before versions), `where` the new card's channel id.
+    """
+    tid = result["ticket_id"]
+    line = f"*Replaced by draft version {result.get('version')}*"
+    line += (f" — {detail}" if detail else "") + ". "
+    line += f"See the updated card in <#{where}>." if where else "See the updated card."
+    blocks = summary_blocks(result, ticket) + [_section(line), {
+        "type": "context", "elements": [
+            {"type": "mrkdwn", "text": f"This card showed draft version {shown}." if shown
+             else "This card was posted before drafts had versions."}]}]
+    return f"{tid}: draft version {shown or 'shown here'} was replaced", blocks
+
+
 def _modal(callback_id: str, title: str, submit: str, input_block: dict[str, Any], *,
-           ticket_id: str, channel: str, ts: str) -> dict[str, Any]:
-    """A decision modal: one input, and where its review message is (for the update)."""
+           ticket_id: str, channel: str, ts: str, version: int) -> dict[str, Any]:
+    """A decision modal: one input, the draft version, where its review message is."""
+    meta = {"ticket_id": ticket_id, "channel": channel, "ts": ts, "version": version}
     return {
         "type": "modal", "callback_id": callback_id,
-        "private_metadata": json.dumps({"ticket_id": ticket_id, "channel": channel, "ts": ts}),
+        "private_metadata": json.dumps(meta),
         "title": {"type": "plain_text", "text": title},
         "submit": {"type": "plain_text", "text": submit},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -127,29 +171,30 @@ def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool
             "element": {**element, "action_id": block_id}}
 
 
-def edit_modal(ticket_id: str, body: str, *, channel: str, ts: str) -> dict[str, Any]:
+def edit_modal(ticket_id: str, body: str, *, channel: str, ts: str, version: int
+               ) -> dict[str, Any]:
     """A modal with the draft in a multiline input."""
     element = {"type": "plain_text_input", "multiline": True, "initial_value": body[:3000]}
     return _modal(EDIT_VIEW, "Edit the draft", "Send",
                   _input(DRAFT_INPUT, f"Reply for {ticket_id}", element),
-                  ticket_id=ticket_id, channel=channel, ts=ts)
+                  ticket_id=ticket_id, channel=channel, ts=ts, version=version)
 
 
 def reassign_modal(ticket_id: str, teams: Iterable[tuple[str, str]], *, current: str,
-                   channel: str, ts: str) -> dict[str, Any]:
+                   channel: str, ts: str, version: int) -> dict[str, Any]:
     """A modal with a static_select of the teams (slug, name) from the teams file."""
     options = [{"text": {"type": "plain_text", "text": name[:75]}, "value": slug}
                for slug, name in teams if slug != current]
     element = {"type": "static_select", "options": options[:100]}
     return _modal(REASSIGN_VIEW, "Reassign", "Reassign",
                   _input(TEAM_INPUT, f"New team for {ticket_id}", element),
-                  ticket_id=ticket_id, channel=channel, ts=ts)
+                  ticket_id=ticket_id, channel=channel, ts=ts, version=version)
 
 
-def reject_modal(ticket_id: str, *, channel: str, ts: str) -> dict[str, Any]:
+def reject_modal(ticket_id: str, *, channel: str, ts: str, version: int) -> dict[str, Any]:
     """A modal asking why the draft is rejected (optional: nothing is sent either way)."""
     element = {"type": "plain_text_input", "multiline": True, "max_length": 2000,
                "placeholder": {"type": "plain_text", "text": "e.g. answered on the phone"}}
     return _modal(REJECT_VIEW, "Reject the draft", "Reject",
                   _input(REASON_INPUT, f"Why reject {ticket_id}?", element, optional=True),
-                  ticket_id=ticket_id, channel=channel, ts=ts)
+                  ticket_id=ticket_id, channel=channel, ts=ts, version=version)

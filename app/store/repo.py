@@ -91,6 +91,26 @@ def move(session: Session, ticket_id: str, *, frm: str | Sequence[str], to: str,
     return bool(_rowcount(session, stmt))
 
 
+def claim_decision(session: Session, ticket_id: str, *, version: int) -> bool:
+    """Move `awaiting_review` → `deciding` only while the stored draft is `version`.
+
+    One conditional UPDATE: the version is compared in the same statement that claims the
+    row, and a re-draft stores its result in the transaction that gives the row back to
+    review, so a decision on a replaced draft never wins the claim. A result stored before
+    versions existed counts as version 1.
+    """
+    stored = (select(func.coalesce(TriageResultRow.result["version"].as_integer(), 1))
+              .where(TriageResultRow.ticket_id == ticket_id).scalar_subquery())
+    stmt = (
+        update(TicketRow)
+        .where(TicketRow.id == ticket_id, TicketRow.status == "awaiting_review",
+               stored == version)
+        .values(status="deciding", moved_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(_rowcount(session, stmt))
+
+
 def stale_deciding(session: Session, older_than: datetime) -> list[str]:
     """Tickets `deciding` since before `older_than` (their decision's process likely died)."""
     stmt = select(TicketRow.id).where(

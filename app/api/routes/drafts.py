@@ -1,19 +1,22 @@
 """`GET /drafts/{id}` and the four decisions, resuming the ticket's LangGraph thread.
 
 A decision is taken once: the ticket row moves `awaiting_review` → `deciding` in one
-conditional UPDATE, so a double click (or two at once) gets 409 and sends nothing.
+conditional UPDATE, so a double click (or two at once) gets 409 and sends nothing. It is
+taken on the draft version it names (`version` or `If-Match`, see app/api/versions.py),
+compared in that same UPDATE: a decision on a draft a re-draft replaced gets 409.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel, Field, ValidationError
+from fastapi import APIRouter, Header, HTTPException, Response, status
+from pydantic import BaseModel, Field, StrictInt, ValidationError
 
-from agent.decisions import Decision
+from agent.decisions import Decision, StaleDraft, VersionRequired
 from agent.models import TriageResult
 from app.api.deps import Authorized, DeskDep, SessionDep
+from app.api.versions import decision_version, draft_etag, stale_answer, version_required
 from app.store import repo
 
 router = APIRouter(prefix="/drafts", tags=["drafts"], dependencies=[Authorized])
@@ -23,6 +26,8 @@ class Approve(BaseModel):
     """Send the draft as it is."""
 
     by: str = Field(default="api", max_length=200)
+    #: The draft version decided on (GET /drafts/{id}); or send its ETag as If-Match.
+    version: StrictInt | None = Field(default=None, ge=1)
 
 
 class Edit(Approve):
@@ -57,9 +62,13 @@ def _not_found(ticket_id: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket with id {ticket_id!r}")
 
 
+#: The `If-Match` header of a decision: the ETag of the draft version decided on.
+IfMatch = Annotated[str | None, Header(description='the draft\'s ETag, e.g. "v1"')]
+
+
 @router.get("/{ticket_id}")
-def read_draft(ticket_id: str, session: SessionDep) -> TriageResult:
-    """The ticket's triage result (404 when unknown or not triaged yet)."""
+def read_draft(ticket_id: str, session: SessionDep, response: Response) -> TriageResult:
+    """The ticket's triage result, its draft version also as the ETag (404 when unknown)."""
     row = repo.get_ticket(session, ticket_id)
     if row is None:
         raise _not_found(ticket_id)
@@ -67,7 +76,9 @@ def read_draft(ticket_id: str, session: SessionDep) -> TriageResult:
     if result is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"ticket {ticket_id!r} has no draft yet (it is {row.status})")
-    return TriageResult.model_validate(result)
+    draft = TriageResult.model_validate(result)
+    response.headers["ETag"] = draft_etag(draft.version)
+    return draft
 
 
 def _decision(**fields: Any) -> Decision:
@@ -81,7 +92,7 @@ def _decision(**fields: Any) -> Decision:
         ]) from None
 
 
-def _decide(desk: DeskDep, ticket_id: str, decision: Decision) -> DecisionOut:
+def _decide(desk: DeskDep, ticket_id: str, decision: Decision) -> Any:
     # Imported here: app.service loads LangGraph, which the API needs only to decide.
     from app.service import NotAwaitingReview, UnknownTicket
 
@@ -89,6 +100,10 @@ def _decide(desk: DeskDep, ticket_id: str, decision: Decision) -> DecisionOut:
         result = desk.decide(ticket_id, decision)
     except UnknownTicket:
         raise _not_found(ticket_id) from None
+    except VersionRequired:
+        raise version_required(ticket_id) from None
+    except StaleDraft as exc:
+        return stale_answer(exc)
     except NotAwaitingReview as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except ValueError as exc:  # a team outside the taxonomy
@@ -106,24 +121,36 @@ def _decide(desk: DeskDep, ticket_id: str, decision: Decision) -> DecisionOut:
 
 
 @router.post("/{ticket_id}/approve")
-def approve_draft(ticket_id: str, desk: DeskDep, body: Approve | None = None) -> DecisionOut:
-    """Send the draft; a second approve gets 409 and sends nothing."""
-    return _decide(desk, ticket_id, _decision(action="approve", by=(body or Approve()).by))
+def approve_draft(ticket_id: str, desk: DeskDep, if_match: IfMatch = None,
+                  body: Approve | None = None) -> DecisionOut:
+    """Send the draft version named; a second approve gets 409 and sends nothing."""
+    body = body or Approve()
+    version = decision_version(body.version, if_match)
+    return _decide(desk, ticket_id, _decision(action="approve", by=body.by, version=version))
 
 
 @router.post("/{ticket_id}/edit")
-def edit_draft(ticket_id: str, body: Edit, desk: DeskDep) -> DecisionOut:
-    """Send the given text instead of the draft."""
-    return _decide(desk, ticket_id, _decision(action="edit", by=body.by, body=body.body))
+def edit_draft(ticket_id: str, body: Edit, desk: DeskDep, if_match: IfMatch = None
+               ) -> DecisionOut:
+    """Send the given text instead of the draft version named."""
+    version = decision_version(body.version, if_match)
+    return _decide(desk, ticket_id, _decision(action="edit", by=body.by, body=body.body,
+                                              version=version))
 
 
 @router.post("/{ticket_id}/reassign")
-def reassign_draft(ticket_id: str, body: Reassign, desk: DeskDep) -> DecisionOut:
+def reassign_draft(ticket_id: str, body: Reassign, desk: DeskDep, if_match: IfMatch = None
+                   ) -> DecisionOut:
     """Re-draft for another team (422 naming `team` when it is not in the taxonomy)."""
-    return _decide(desk, ticket_id, _decision(action="reassign", by=body.by, team=body.team))
+    version = decision_version(body.version, if_match)
+    return _decide(desk, ticket_id, _decision(action="reassign", by=body.by, team=body.team,
+                                              version=version))
 
 
 @router.post("/{ticket_id}/reject")
-def reject_draft(ticket_id: str, body: Reject, desk: DeskDep) -> DecisionOut:
+def reject_draft(ticket_id: str, body: Reject, desk: DeskDep, if_match: IfMatch = None
+                 ) -> DecisionOut:
     """Send nothing, and record why."""
-    return _decide(desk, ticket_id, _decision(action="reject", by=body.by, reason=body.reason))
+    version = decision_version(body.version, if_match)
+    return _decide(desk, ticket_id, _decision(action="reject", by=body.by, reason=body.reason,
+                                              version=version))

@@ -8,11 +8,11 @@ from typing import Any
 from pydantic import ValidationError
 from slack_sdk import WebClient
 
-from agent.decisions import Decision
+from agent.decisions import Decision, StaleDraft
 from app.service import NotAwaitingReview, UnknownTicket
 from app.slack.app import SlackDeps
 from app.slack.blocks import decided_message
-from app.slack.notify import post_draft
+from app.slack.notify import post_draft, replace_card
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +42,49 @@ def allowed(deps: SlackDeps, client: WebClient, *, ticket_id: str, user: str, ch
     return False
 
 
+def stale(deps: SlackDeps, client: WebClient, *, ticket_id: str, user: str, channel: str,
+          ts: str, shown: int | None) -> None:
+    """A click on a card whose draft was replaced: say so, replace the card, show the new one.
+
+    `shown` is None for a card posted before cards carried a version.
+    """
+    posted = post_draft(client, deps.settings, deps.service, ticket_id)
+    if not posted or (posted["channel"], posted["ts"]) != (channel, ts):  # not the new card
+        replace_card(client, deps.service, ticket_id, channel=channel, ts=ts, shown=shown,
+                     where=posted["channel"] if posted else None)
+    current = deps.service.get(ticket_id).version
+    tell(client, channel, user, f"This draft was replaced by version {current}; see the "
+                                "updated card. Nothing was sent.")
+
+
+def fresh(deps: SlackDeps, client: WebClient, *, ticket_id: str, version: int | None,
+          user: str, channel: str, ts: str) -> bool:
+    """Whether the card's draft version is the waiting one (else `stale` handles the click)."""
+    if version is not None and version == deps.service.get(ticket_id).version:
+        return True
+    stale(deps, client, ticket_id=ticket_id, user=user, channel=channel, ts=ts, shown=version)
+    return False
+
+
 def apply_decision(deps: SlackDeps, client: WebClient, *, ticket_id: str, user: str,
                    channel: str, ts: str, **decision: Any) -> bool:
-    """Resume the ticket's thread once and show the outcome in the review message."""
+    """Resume the ticket's thread once, on the card's draft version, and show the outcome."""
     if not allowed(deps, client, ticket_id=ticket_id, user=user, channel=channel):
         return False
-    action = decision["action"]
+    action, version = decision["action"], decision.get("version")
     with deps.ticket_lock(ticket_id):
         try:
+            if version is None:  # a card from before versions: it cannot say what it shows
+                waiting = deps.service.get(ticket_id)
+                if waiting.status != "awaiting_review":
+                    raise NotAwaitingReview(ticket_id)
+                raise StaleDraft(ticket_id, 0, waiting.version)
             decide = deps.decide or deps.service.decide
             result = decide(ticket_id, Decision(by=f"slack:{user}", **decision))
+        except StaleDraft:
+            stale(deps, client, ticket_id=ticket_id, user=user, channel=channel, ts=ts,
+                  shown=version)
+            return False
         except NotAwaitingReview:
             tell(client, channel, user, f"{ticket_id} was already decided on; nothing was sent "
                                         "again.")
@@ -64,11 +97,13 @@ def apply_decision(deps: SlackDeps, client: WebClient, *, ticket_id: str, user: 
     delivery = state.get("delivery") or {}
     sent = delivery.get("body") or (res["draft"]["body"] if action in ("approve", "edit")
                                      else None)
-    detail = {"reassign": f"to {decision.get('team')}",
-              "reject": decision.get("reason")}.get(action)
+    if action == "reassign":  # a new version: its card, and this one says it was replaced
+        posted = post_draft(client, deps.settings, deps.service, ticket_id)
+        replace_card(client, deps.service, ticket_id, channel=channel, ts=ts,
+                     shown=version, where=posted["channel"] if posted else None)
+        return True
+    detail = {"reject": decision.get("reason")}.get(action)
     text, blocks = decided_message(res, state["ticket"].model_dump(mode="json"), action=action,
                                    user_id=user, sent=sent, detail=detail)
     client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-    if action == "reassign":
-        post_draft(client, deps.settings, deps.service, ticket_id)
     return True

@@ -35,8 +35,10 @@ def _decide_once(payload: dict[str, Any], view: dict[str, Any], client: WebClien
     if not deps.seen.first_time(f"view:{view['id']}"):
         return
     meta = json.loads(view["private_metadata"])
+    # A modal opened before cards carried a version has none: refused as stale.
+    version = meta.get("version") if isinstance(meta.get("version"), int) else None
     apply_decision(deps, client, ticket_id=meta["ticket_id"], user=payload["user"]["id"],
-                   channel=meta["channel"], ts=meta["ts"], **decision)
+                   channel=meta["channel"], ts=meta["ts"], version=version, **decision)
 
 
 def edit_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
