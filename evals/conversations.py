@@ -37,10 +37,11 @@ def play(service: Any, row: Row) -> TriageResult:
     for n, turn in enumerate(row.raw.get("turns") or [], start=1):
         decision = turn.get("decision")
         if decision == "approve":
-            result = service.decide(row.id, Decision(action="approve", by="eval-hero"))
+            result = service.decide(row.id, Decision(action="approve", by="eval-hero",
+                                                     version=result.version))
         elif decision == "edit":
             result = service.decide(row.id, Decision(action="edit", by="eval-hero",
-                                                     body=turn["body"]))
+                                                     body=turn["body"], version=result.version))
         else:
             message = Message(id=f"{row.id}-m{n}", author=turn.get("author", "customer"),
                               body=turn["body"], public=turn.get("public", True),

@@ -53,7 +53,8 @@ def service(tmp_path: Path, warm_context):
 
 
 def approve(service: TriageService, ticket_id: str):
-    return service.decide(ticket_id, Decision(action="approve", by="hero"))
+    version = service.get(ticket_id).version  # the draft the hero read
+    return service.decide(ticket_id, Decision(action="approve", by="hero", version=version))
 
 
 def test_a_customer_reply_gets_a_follow_up_draft_on_the_same_thread(service) -> None:
