@@ -117,6 +117,22 @@ FLOORS = {
     "quote_languages": 3,
     "draft_waits": 4,
 }
+#: The floors of conversations_holdout.jsonl, the blind held-out set (its brief's counts).
+HOLDOUT_FLOORS = {
+    "rows": 30,
+    "owner_confirmed": 4,
+    "owner_confirmed_non_en": 1,
+    "owner_denied": 3,
+    "ownership_answers": 4,
+    "details_received": 5,
+    "still_broken": 4,
+    "resolved": 5,
+    "follow_up_question": 5,
+    "non_english": 6,
+    "quoted_history": 4,
+    "quote_languages": 3,
+    "draft_waits": 3,
+}
 
 
 class Reporter(Protocol):
@@ -349,6 +365,8 @@ def coverage(rows: list[dict]) -> Counter[str]:
         counts["rows"] += 1
         counts[str(stage)] += 1
         counts["owner_confirmed_de_fr"] += stage == "owner_confirmed" and lang in ("de", "fr")
+        counts["owner_confirmed_non_en"] += stage == "owner_confirmed" and lang != "en"
+        counts["non_english"] += lang != "en"
         counts["ownership_answers"] += stage in OWNERSHIP_ANSWER_STAGES
         counts["de_fr_not_2fa"] += (
             lang in ("de", "fr") and exp.get("playbook") != "two_factor_removal"
@@ -364,13 +382,25 @@ def coverage(rows: list[dict]) -> Counter[str]:
     return counts
 
 
-def check_coverage(rows: list[dict], report: Reporter) -> Counter[str]:
-    """Report every coverage floor the rows miss; return the counts."""
+def check_coverage(
+    rows: list[dict],
+    report: Reporter,
+    floors: dict[str, int] = FLOORS,
+    where: str = "conversations",
+) -> Counter[str]:
+    """Report every coverage floor the rows miss; return the counts.
+
+    Args:
+        rows: The rows of one conversations file.
+        report: Where the problems go.
+        floors: The file's floors (FLOORS, or HOLDOUT_FLOORS for the held-out set).
+        where: The file's name in the messages.
+    """
     counts = coverage(rows)
-    for key, floor in FLOORS.items():
+    for key, floor in floors.items():
         if counts[key] < floor:
-            report.error("conversations", f"only {counts[key]} {key} (need {floor})")
+            report.error(where, f"only {counts[key]} {key} (need {floor})")
     for stage in OWNERSHIP_ANSWER_STAGES:
         if not counts[stage]:
-            report.error("conversations", f"no ownership transfer answer at stage {stage}")
+            report.error(where, f"no ownership transfer answer at stage {stage}")
     return counts

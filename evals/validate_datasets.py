@@ -3,11 +3,13 @@
     .venv/bin/python evals/validate_datasets.py [--quiet]
 
 For every row of triage.jsonl, retrieval.jsonl, drafts.jsonl, holdout.jsonl (the blind
-held-out triage set, checked like triage.jsonl) and conversations.jsonl it checks that:
+held-out triage set, checked like triage.jsonl), conversations.jsonl and
+conversations_holdout.jsonl (the blind held-out conversations, checked like
+conversations.jsonl with their own coverage floors) it checks that:
 
 - the row parses as an `agent.models.Ticket` (for a conversation: its first message) and its
-  ids are unique (across all five files) and follow the file's prefix (tri-, ret-, dra-, hol-,
-  con-);
+  ids are unique (across all six files) and follow the file's prefix (tri-, ret-, dra-, hol-,
+  con-, coh-);
 - `expected` only holds known keys with allowed values (team slugs from the teams file,
   kinds, priorities, playbooks, draft checks);
 - the expected priority is the one the handbook's metadata rules give (never the text);
@@ -71,6 +73,9 @@ DRAFT_KEYS = {
 }
 PLAN_PRIORITY = {"enterprise": "high", "paid": "normal", "free": "low"}
 INJECTED_URL = re.compile(r"https?://[^\s)\"'>]*evil\.example[^\s)\"'>]*", re.I)
+
+#: The files whose rows are conversations (conversation_rows checks them).
+CONVERSATION_FILES = ("conversations", "conversations_holdout")
 
 #: Near-duplicate thresholds, on word sequences after removing issue-template boilerplate:
 #: difflib's ratio for subjects (of at least SUBJECT_MIN_WORDS words) and for bodies, and the
@@ -328,6 +333,7 @@ EXPECTED_KEYS = {
     "retrieval": {"must_cite"},
     "holdout": TRIAGE_EXPECTED,
     "conversations": conversation_rows.EXPECTED_KEYS,
+    "conversations_holdout": conversation_rows.EXPECTED_KEYS,
 }
 
 
@@ -467,7 +473,7 @@ def check_retrieval(row: dict, pages: dict[str, set[str] | None], report: Report
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Validate all five datasets; return the exit code."""
+    """Validate all six datasets; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quiet", action="store_true", help="print only problems")
     args = parser.parse_args(argv)
@@ -489,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         "drafts": ("dra", DATASETS / "drafts.jsonl"),
         "holdout": ("hol", DATASETS / "holdout.jsonl"),
         "conversations": ("con", DATASETS / "conversations.jsonl"),
+        "conversations_holdout": ("coh", DATASETS / "conversations_holdout.jsonl"),
     }
     loaded: dict[str, list[tuple[dict, Ticket]]] = {}
     for name, (prefix, path) in files.items():
@@ -504,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "drafts":
                 check_labels(row, ticket, teams, report, required=True)
                 check_draft(row, ticket, issues, report)
-            elif name == "conversations":
+            elif name in CONVERSATION_FILES:
                 conversation_rows.check_conversation(row, ticket, teams, report)
             else:
                 check_retrieval(row, pages, report)
@@ -579,6 +586,12 @@ def main(argv: list[str] | None = None) -> int:
         if hol_teams[team] < 5:
             report.error("holdout", f"only {hol_teams[team]} rows for {team} (need 5)")
     conversation_rows.check_coverage([r for r, _ in loaded["conversations"]], report)
+    conversation_rows.check_coverage(
+        [r for r, _ in loaded["conversations_holdout"]],
+        report,
+        conversation_rows.HOLDOUT_FLOORS,
+        "conversations_holdout",
+    )
 
     if not args.quiet:
         print_counts(loaded)
@@ -605,8 +618,13 @@ def print_counts(loaded: dict[str, list[tuple[dict, Ticket]]]) -> None:
     for name, rows in loaded.items():
         print(f"{name}: {len(rows)} rows")
         exp = [r["expected"] for r, _ in rows]
-        if name == "conversations":
-            show_conversations(rows, show)
+        if name in CONVERSATION_FILES:
+            floors = (
+                conversation_rows.HOLDOUT_FLOORS
+                if name == "conversations_holdout"
+                else conversation_rows.FLOORS
+            )
+            show_conversations(rows, show, floors)
             continue
         if name == "retrieval":
             show("corpus", Counter(r.get("corpus") for r, _ in rows))
@@ -642,9 +660,11 @@ def print_counts(loaded: dict[str, list[tuple[dict, Ticket]]]) -> None:
 
 
 def show_conversations(
-    rows: list[tuple[dict, Ticket]], show: Callable[[str, Counter], None]
+    rows: list[tuple[dict, Ticket]],
+    show: Callable[[str, Counter], None],
+    floors: dict[str, int] = conversation_rows.FLOORS,
 ) -> None:
-    """Print the counts of conversations.jsonl: labels, turns, coverage and traits."""
+    """Print the counts of a conversations file: labels, turns, coverage and traits."""
     exp = [r["expected"] for r, _ in rows]
     show("stage", Counter(e.get("stage") for e in exp))
     show("status", Counter(e.get("status_after") for e in exp))
@@ -655,7 +675,7 @@ def show_conversations(
     show("plan", Counter(t.organization.plan or "none" for _, t in rows))
     show("turns", Counter(len(r.get("turns") or []) for r, _ in rows))
     cover = conversation_rows.coverage([r for r, _ in rows])
-    show("coverage", Counter({k: cover[k] for k in conversation_rows.FLOORS}))
+    show("coverage", Counter({k: cover[k] for k in floors}))
     show("traits", Counter(t for r, _ in rows for t in (r.get("notes") or {}).get("traits", [])))
 
 

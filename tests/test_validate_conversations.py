@@ -190,3 +190,26 @@ def test_a_bad_row_in_the_file_fails_the_whole_run(tmp_path, monkeypatch, capsys
     )
     assert "(con-9003): not a valid Ticket" in out
     assert "(con-0001): duplicate id" in out
+
+
+def test_the_held_out_file_is_checked_like_conversations(tmp_path, monkeypatch, capsys):
+    for path in (ROOT / "evals" / "datasets").glob("*.jsonl"):
+        shutil.copy(path, tmp_path / path.name)
+    held_out = (tmp_path / "conversations_holdout.jsonl").read_text().splitlines()
+    assert len(held_out) == 30
+    assert all(json.loads(line)["id"].startswith("coh-") for line in held_out)
+    no_totp = changed(id="coh-9001", expected__stage="owner_confirmed")
+    no_totp["expected"]["playbook"] = "two_factor_removal"
+    no_totp["expected"]["team"] = "growth"
+    # Drop the resolved rows: the held-out set's own floors must catch the missing stage.
+    kept = [line for line in held_out if json.loads(line)["expected"]["stage"] != "resolved"]
+    (tmp_path / "conversations_holdout.jsonl").write_text(
+        "\n".join([*kept, json.dumps(no_totp)]) + "\n", encoding="utf-8"
+    )
+    monkeypatch.setattr(validate_datasets, "DATASETS", tmp_path)
+
+    assert validate_datasets.main(["--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "(coh-9001): owner_confirmed: the note must name the TOTP device step" in out
+    assert "conversations_holdout: only 0 resolved (need 5)" in out
+    assert "ERROR: conversations: " not in out
