@@ -136,7 +136,7 @@ class TriageService:
         if pending and pending != ("review",):
             raise TicketBusy(f"ticket {ticket_id} is being delivered; try again shortly")
         known = {m.id for m in values.get("messages") or []}
-        fresh = [m for m in messages if m.id not in known]
+        fresh = [_own_echo(m, values) for m in messages if m.id not in known]
         if not fresh:
             return Outcome(result_from_state(values), created=False)
         update: State = {"messages": fresh}
@@ -202,6 +202,21 @@ class TriageService:
             context=self.context,
         )
         return self.get(ticket_id)
+
+
+def _own_echo(message: Message, values: dict[str, Any]) -> Message:
+    """Sidekick's own reply read back from the channel (a Zendesk comment, a Slack post).
+
+    A channel shows it as a person's (Sidekick posts with the team's API user); the
+    conversation knows what it sent, so the same text is recognised and never counts as a
+    person answering outside Sidekick.
+    """
+    if message.author == "customer":
+        return message
+    said = " ".join(message.body.split())
+    ours = {" ".join(m.body.split()) for m in values.get("messages") or []
+            if m.author in ("sidekick", "hero") and ":reply:" in m.id}
+    return message.model_copy(update={"author": "sidekick"}) if said in ours else message
 
 
 @contextmanager

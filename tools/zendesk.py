@@ -38,6 +38,17 @@ class ZendeskError(RuntimeError):
     """Zendesk kept failing (5xx, rate limit budget spent, unreachable) or refused a call."""
 
 
+#: Conversation message ids of Zendesk comments: `zd-comment-<comment id>`.
+COMMENT_ID_PREFIX = "zd-comment-"
+
+
+def _iso(value: Any) -> str | None:
+    """A Zendesk time (zenpy may give a string or a datetime) as ISO 8601 text."""
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def zendesk_id(ticket_id: str) -> int | None:
     """`zd-4812` -> 4812; None for a ticket that did not come from Zendesk."""
     if ticket_id.startswith(ID_PREFIX) and ticket_id[len(ID_PREFIX):].isdigit():
@@ -169,12 +180,14 @@ class ZendeskClient:
 
     # -- reading -----------------------------------------------------------------------------
     def poll(self, views: dict[str, int], *,
-             seen: Iterable[str] | Callable[[list[str]], Iterable[str]] = ()
-             ) -> list[dict[str, Any]]:
+             seen: Iterable[str] | Callable[[list[str]], Iterable[str]] = (),
+             updated: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """New tickets from the team views, as Ticket dicts; ids in `seen` are skipped.
 
         `seen` may be a function of a view's ticket ids returning those already known (one
         store lookup per view), so a known ticket costs no requester or organization read.
+        `updated`, when given, is filled with each skipped ticket's `updated_at`: the
+        caller reads the comments of those that changed since it last looked.
         """
         skip, out = (set() if callable(seen) else set(seen)), []
         for team, view_id in views.items():
@@ -188,6 +201,8 @@ class ZendeskClient:
                 skip.update(seen([f"{ID_PREFIX}{t.id}" for t in tickets]))
             for ticket in tickets:
                 if f"{ID_PREFIX}{ticket.id}" in skip:
+                    if updated is not None:
+                        updated[f"{ID_PREFIX}{ticket.id}"] = str(ticket.updated_at or "")
                     continue
                 skip.add(f"{ID_PREFIX}{ticket.id}")
                 out.append(self._ticket_dict(ticket, team))
@@ -231,6 +246,21 @@ class ZendeskClient:
             if tag.lower().removeprefix(f"{self.plan_field}_") in PLANS:
                 return tag.lower().removeprefix(f"{self.plan_field}_")
         return None
+
+    def conversation(self, zid: int) -> list[dict[str, Any]]:
+        """The ticket's comments after its description, as conversation Message dicts.
+
+        The requester's comments are the customer's; every other author's is a person's at
+        PostHog (`hero`): Sidekick's own replies among them are recognised by the
+        conversation, which holds what it sent (`TriageService.converse`).
+        """
+        ticket = self._call(f"ticket {zid}", lambda: self.zenpy.tickets(id=zid))
+        items = self._call(f"comments of {zid}", lambda: list(self.zenpy.tickets.comments(zid)))
+        return [{"id": f"{COMMENT_ID_PREFIX}{c.id}",
+                 "author": "customer" if c.author_id == ticket.requester_id else "hero",
+                 "body": getattr(c, "plain_body", None) or c.body or "", "public": c.public,
+                 "created_at": _iso(c.created_at)}
+                for c in items[1:] if (getattr(c, "plain_body", None) or c.body or "").strip()]
 
     def comments(self, zid: int) -> list[dict[str, Any]]:
         """The ticket's comments, oldest first: id, body, public."""

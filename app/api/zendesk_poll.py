@@ -15,9 +15,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agent.conversation import Message
 from agent.models import Ticket
 from app.api.desk import Desk
 from app.store import repo
+from tools.zendesk import zendesk_id
 
 log = logging.getLogger("sidekick.zendesk_poll")
 
@@ -29,6 +31,9 @@ class ViewPoller:
                  interval_s: float) -> None:
         self.client, self.views, self.desk = client, dict(views), desk
         self.interval_s = interval_s
+        #: Each known ticket's `updated_at` when its comments were last read (in memory: a
+        #: restarted poller reads them once more, and message ids make that a no-op).
+        self._updated: dict[str, str] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -37,9 +42,10 @@ class ViewPoller:
             return repo.known_ids(session, ids)
 
     def poll_once(self) -> list[str]:
-        """Read the views once; the ids of the tickets this round accepted."""
-        accepted = []
-        for fields in self.client.poll(self.views, seen=self._known):
+        """Read the views once; the ids of the tickets this round accepted or updated."""
+        accepted: list[str] = []
+        updated: dict[str, str] = {}
+        for fields in self.client.poll(self.views, seen=self._known, updated=updated):
             try:
                 ticket = Ticket.model_validate(fields)
             except ValidationError as exc:  # e.g. no subject and no body: nothing to triage
@@ -51,7 +57,32 @@ class ViewPoller:
                 accepted.append(ticket.id)
         if accepted:
             log.info("accepted %d ticket(s) from the Zendesk views", len(accepted))
-        return accepted
+        return accepted + self._read_updates(updated)
+
+    def _read_updates(self, updated: dict[str, str]) -> list[str]:
+        """Read the new comments of the known tickets that changed since the last round."""
+        changed = []
+        for ticket_id, stamp in updated.items():
+            if self._updated.get(ticket_id) == stamp:
+                continue
+            zid = zendesk_id(ticket_id)
+            if zid is None:
+                continue
+            added = 0
+            for fields in self.client.conversation(zid):
+                try:
+                    message = Message.model_validate(fields)
+                except ValidationError as exc:
+                    log.warning("comment %s of Zendesk ticket %s skipped: %s",
+                                fields.get("id"), zid, exc.errors()[0].get("msg"))
+                    continue
+                added += self.desk.add_message(ticket_id, message)
+            self._updated[ticket_id] = stamp
+            if added:
+                changed.append(ticket_id)
+        if changed:
+            log.info("new comments on %d Zendesk ticket(s)", len(changed))
+        return changed
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -73,6 +73,25 @@ class FakeZendesk(FakeServer):
                 "html_body": f"<p>{body}</p>", "plain_body": body, "public": public,
                 "author_id": author_id, "created_at": "2026-11-22T10:05:00Z"}
 
+    def reply(self, tid: int, body: str, *, author_id: int | None = None,
+              public: bool = True) -> dict[str, Any]:
+        """Someone comments on the ticket in Zendesk (the requester by default).
+
+        As Zendesk does, the ticket's `updated_at` moves on, and a requester's reply
+        re-opens a pending or solved ticket.
+        """
+        ticket = self.tickets[tid]
+        author = ticket["requester_id"] if author_id is None else author_id
+        self.comments[tid].append(self._comment(body, public, author))
+        self._touch(ticket)
+        if author == ticket["requester_id"] and ticket["status"] in ("pending", "solved"):
+            ticket["status"] = "open"
+        return self.comments[tid][-1]
+
+    def _touch(self, ticket: dict[str, Any]) -> None:
+        self._updates = getattr(self, "_updates", 0) + 1
+        ticket["updated_at"] = f"2026-11-22T11:{self._updates // 60:02d}:{self._updates % 60:02d}Z"
+
     def posted_comments(self, tid: int) -> list[dict[str, Any]]:
         """Comments added through the API (the description excluded)."""
         return self.comments.get(tid, [])[1:]
@@ -117,6 +136,8 @@ class FakeZendesk(FakeServer):
             events.append({"id": self._next_comment, "type": "Change", "field_name": "status",
                            "value": update["status"], "previous_value": ticket["status"]})
             ticket["status"] = update["status"]
+        if events:
+            self._touch(ticket)
         audit = {"id": audit_id, "ticket_id": tid, "author_id": 1,
                  "created_at": "2026-11-22T10:05:00Z", "events": events}
         return 200, {"ticket": ticket, "audit": audit}, {}
