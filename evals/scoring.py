@@ -154,6 +154,10 @@ def _conversations(report: dict[str, Any], observations: Sequence[Observation]
     report["conversation_pass_rate"] = _round(fmean(passed_all))
     report["conversation_checks"] = {name: _round(fmean(v)) if v else None
                                      for name, v in per_check.items()}
+    # The two a threshold can hold on their own: where the conversation stands, and the
+    # status the ticket is left in.
+    report["conversation_stage_accuracy"] = report["conversation_checks"]["stage"]
+    report["conversation_status_accuracy"] = report["conversation_checks"]["status_after"]
     return failed
 
 

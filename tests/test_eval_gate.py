@@ -22,6 +22,15 @@ REPO = Path(__file__).resolve().parents[1]
 DEV_SET = Path("data") / "posthog_issues_dev.jsonl"
 #: Generous: the shipped datasets take ~3 min cold on 2 cores, the dev set's CV ~1 min.
 TIMEOUT_S = 1500
+#: Thresholds the offline engine does not meet yet, each with the number it measures: the
+#: gate fails on them (exit 1), and this test fails on any other, and on one of these the
+#: day it passes (then remove it here). Conversations: offline drafts cannot answer a new
+#: follow-up question whose words differ from the docs' (con-0040..0043), two first-turn
+#: team errors; the blind set shows the stage cues do not generalise (0.53, issue #11).
+KNOWN_GAPS = {
+    ("conversations", "conversation_pass_rate"),  # 0.870
+    ("conversations_holdout", "conversation_pass_rate"),  # 0.533
+}
 
 
 @pytest.fixture(scope="module")
@@ -74,17 +83,24 @@ def test_gate_on_the_shipped_datasets(shipped_run) -> None:
     proc, report_path, html_path = shipped_run
     assert report_path.exists(), explain(proc)
     report = json.loads(report_path.read_text())
-    failed = {row["dataset"] for row in report["thresholds"] if not row["passed"]}
+    failing = {(row["dataset"], row["metric"]) for row in report["thresholds"]
+               if not row["passed"]}
     # Without ../shared, rows needing the posthog.com docs or the issue index are skipped:
     # a floor set on the whole dataset does not hold for what is left (drafts answer worse
     # from the project's corpus alone). With ../shared beside the repo, as in CI, none is.
     partial = {name for name, data in report["datasets"].items() if data["skipped"]}
-    assert failed <= partial, explain(proc) + failing_rows(report_path)
+    unexpected = {(d, m) for d, m in failing - KNOWN_GAPS if d not in partial}
+    assert not unexpected, explain(proc) + failing_rows(report_path)
+    if not partial:
+        closed = KNOWN_GAPS - failing
+        assert not closed, f"known gaps now pass, remove them from KNOWN_GAPS: {closed}"
+    failed = {d for d, _ in failing}
     assert not partial or not (REPO.parent / "shared").is_dir(), partial
     # The exit code follows the gate: 0 exactly when no threshold failed.
     assert proc.returncode == (1 if failed else 0), explain(proc)
     assert "LLM judge skipped: no LLM configured" in proc.stderr
-    assert set(report["datasets"]) == {"triage", "retrieval", "drafts", "holdout"}
+    assert set(report["datasets"]) == {"triage", "retrieval", "drafts", "holdout",
+                                       "conversations", "conversations_holdout"}
     assert report["gate_passed"] is not bool(failed) and report["llm_judge"] is None
     assert report["datasets"]["triage"]["n"] == 242
     assert "data:image/png;base64," in html_path.read_text()

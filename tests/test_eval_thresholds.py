@@ -23,6 +23,8 @@ TARGETS = {
     "retrieval": {"retrieval_hit_at_5": 0.85},
     "drafts": {"draft_checks_pass_rate": 0.95},
     "posthog_issues_dev@cv5": {"team_accuracy": 0.78, "kind_accuracy": 0.95},
+    "conversations": {"conversation_pass_rate": 0.90},
+    "conversations_holdout": {"conversation_pass_rate": 0.90},
 }
 
 
