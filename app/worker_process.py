@@ -12,8 +12,10 @@ A supervisor thread in the API process notices a worker that exited or stopped b
 logs it and starts another, with a growing pause between restarts; until one is ready,
 `/healthz` answers 503. The worker ignores SIGINT (Ctrl-C reaches both processes): the API
 process stops it after uvicorn's graceful shutdown, so the order is always "stop accepting,
-then drain". SIGTERM to the worker (alone or with its group) drains it: its handler only
-sets a flag and writes a byte to a pipe. A worker whose API process died stops on its own.
+then drain". SIGTERM to the worker drains it (sent to it alone, the supervisor then starts
+another; sent to the whole group, the API stops too): its handler only sets a flag and
+writes a byte to a pipe (`app/worker_main.py`, the worker process's side).
+A worker whose API process died stops on its own.
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import select
 import signal
 import threading
 import time
 from typing import Any
 
 from app.settings import Settings
+from app.worker_main import BEAT_S, run_worker
 
 log = logging.getLogger("sidekick.worker")
 
@@ -35,8 +37,6 @@ log = logging.getLogger("sidekick.worker")
 READY_TIMEOUT_S = 300
 #: Seconds `stop()` waits for the ticket in hand to finish before killing the process.
 DRAIN_TIMEOUT_S = 300
-#: Seconds between heartbeats, and between the supervisor's looks at the worker.
-BEAT_S = 1.0
 #: The first and the longest pause before a restart (doubling in between).
 BACKOFF_S = (0.5, 30.0)
 #: A worker up this long has recovered: the next restart pauses the shortest time again.
@@ -107,8 +107,8 @@ class WorkerProcess:
                 return
             try:
                 os.write(self._wake.fileno(), b"\0")
-            except (BlockingIOError, BrokenPipeError):
-                pass  # full: a wake-up is pending; broken: the next worker polls the store
+            except OSError:  # full: a wake-up is pending; broken: the next worker polls
+                pass
 
     @property
     def running(self) -> bool:
@@ -155,7 +155,7 @@ class WorkerProcess:
             self._ready = False
             self._proc, self._wake = proc, wake_w
         try:
-            self._await_ready(proc, ready_r)
+            self._await_ready(proc, ready_r, restart=not fresh)
         except WorkerDied:
             self._retire(kill=True)
             raise
@@ -163,12 +163,12 @@ class WorkerProcess:
             ready_r.close()
         self._ready, self._since, self._down = True, time.monotonic(), None
 
-    def _await_ready(self, proc: Any, ready: Any) -> None:
+    def _await_ready(self, proc: Any, ready: Any, *, restart: bool) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not ready.poll(0.5):
             if not proc.is_alive():
                 raise WorkerDied(f"the worker process {_exit_text(proc.exitcode)}")
-            if self.closing and self._supervisor is not None:
+            if self.closing and restart:
                 raise WorkerDied("the server is stopping")
             if time.monotonic() > deadline:
                 raise WorkerDied(f"the worker process was not ready in {READY_TIMEOUT_S} s")
@@ -218,69 +218,3 @@ class WorkerProcess:
                 log.error("the worker did not start again: %s", exc)
             else:
                 log.info("the worker process is running again")
-
-
-class _StopRequest:
-    """A SIGTERM handler that only sets a flag and writes a byte to a pipe of its own.
-
-    TRICKY: nothing in a signal handler may take a lock: the handler runs on the main
-    thread between two bytecodes, possibly inside the very wait that holds the lock.
-    """
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._r, self._w = os.pipe()
-        os.set_blocking(self._w, False)
-
-    def __call__(self, signum: int, frame: object) -> None:
-        self.requested = True
-        try:
-            os.write(self._w, b"\0")
-        except OSError:
-            pass  # full: a byte is there already
-
-    def fileno(self) -> int:
-        """The read end, for `select`."""
-        return self._r
-
-
-def run_worker(settings: Settings, wake: Any, ready: Any, beat: Any, parent_pid: int,
-               level: int = logging.INFO, fresh: bool = True) -> None:
-    """The worker process's main: work until SIGTERM, an EOF on `wake`, or no parent."""
-    stop = _StopRequest()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from app.api.main import open_runtime
-
-    if settings.worker_nice:
-        os.nice(settings.worker_nice)
-    logging.basicConfig(level=level, format="%(levelname)s:     [worker] %(message)s")
-    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))  # no per-start chatter
-    with open_runtime(settings) as runtime:
-        worker = runtime.worker
-        worker.start(fresh=fresh)
-        beat.value = time.monotonic()
-        ready.send_bytes(b"ready")
-        ready.close()
-        log.info("%s; the worker drains", _serve(worker, wake, stop, beat, parent_pid))
-        worker.stop(BEAT_S)
-        while worker.running:  # the ticket in hand: keep beating, it is not hung
-            beat.value = time.monotonic()
-            worker.stop(BEAT_S)
-        log.info("worker drained")
-
-
-def _serve(worker: Any, wake: Any, stop: _StopRequest, beat: Any, parent_pid: int) -> str:
-    """Relay wake-ups to the worker thread and beat until told to stop; why it stops."""
-    while not stop.requested:
-        beat.value = time.monotonic()
-        readable, _, _ = select.select([wake, stop], [], [], BEAT_S)
-        if wake in readable:
-            if not os.read(wake.fileno(), 4096):  # EOF: the API process stopped or died
-                return "the API process is gone"
-            worker.wake()
-        if os.getppid() != parent_pid:
-            return "the API process is gone"
-        if not worker.running:
-            raise RuntimeError("the worker thread died")
-    return "SIGTERM"
