@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     #: Niceness added to the worker process of `sidekick serve`: on a busy CPU the API's
     #: acknowledgements go first and triage takes what is left (0: same priority).
     worker_nice: int = 10
+    #: Seconds the worker process of `sidekick serve` may go without its heartbeat (one a
+    #: second, even mid-triage) before the server counts it as hung, kills and restarts it.
+    worker_hang_s: float = 60.0
     #: Seconds a ticket may stay `deciding` before the worker finishes its decision itself
     #: (the request that started it died). Longer than a decision's slowest delivery.
     decide_grace_s: float = 300.0

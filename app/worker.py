@@ -37,22 +37,29 @@ class Worker:
         self.decide_grace_s = decide_grace_s
         self.intake = list(intake)
         self._stop = threading.Event()
-        # Anything with set/wait/clear: a threading.Event, or a multiprocessing one the API
-        # process sets when it accepts a ticket.
+        # Anything with set/wait/clear: a threading.Event (in `sidekick serve` the worker
+        # process's main thread sets it for each byte the API process writes to its pipe).
         self._wake = wake if wake is not None else threading.Event()
         self._thread: threading.Thread | None = None
         self._next_sweep = 0.0
 
-    def recover(self) -> None:
-        """Re-queue tickets stuck `triaging` and finish every decision stuck `deciding`."""
-        # TRICKY: this assumes one worker per database (what `sidekick serve` runs) and runs
-        # before the API serves: a second live worker's in-flight ticket would be re-queued
-        # (and re-triaged as a no-op); a decision in flight would be finished twice (once).
+    def recover(self, *, fresh: bool = True) -> None:
+        """Re-queue tickets stuck `triaging` and finish the decisions stuck `deciding`.
+
+        Args:
+            fresh: nothing else runs on the store yet, so every decision `deciding` was
+                left by a dead process; False (a worker restarted while the API serves):
+                only those older than the grace period, the others may be in flight.
+
+        """
+        # TRICKY: this assumes one worker per database (what `sidekick serve` runs, its
+        # supervisor killing a worker before it starts the next one): a second live
+        # worker's in-flight ticket would be re-queued (and re-triaged as a no-op).
         with self.desk.sessions.begin() as session:
             requeued = repo.requeue_stuck(session)
         if requeued:
             log.info("re-queued %d ticket(s) left triaging", requeued)
-        self.sweep(grace_s=0)
+        self.sweep(grace_s=0 if fresh else None)
 
     def sweep(self, grace_s: float | None = None) -> list[str]:
         """Finish decisions `deciding` for longer than the grace period; their ids."""
@@ -81,7 +88,9 @@ class Worker:
             if self._stop.is_set():
                 return None
             if self.desk.claim(ticket_id):
-                self.desk.triage(ticket_id)
+                result = self.desk.triage(ticket_id)
+                log.info("ticket %s triaged: %s", ticket_id,
+                         result.status if result is not None else "failed")
                 return ticket_id
         return None
 
@@ -110,9 +119,14 @@ class Worker:
                 self._wake.wait(self.poll_s)
                 self._wake.clear()
 
-    def start(self) -> None:
-        """Recover what a previous process left, then work (and poll intake) in threads."""
-        self.recover()
+    def start(self, *, fresh: bool = True) -> None:
+        """Recover what a previous process left, then work (and poll intake) in threads.
+
+        Args:
+            fresh: as for `recover()`.
+
+        """
+        self.recover(fresh=fresh)
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="sidekick-worker", daemon=True)
         self._thread.start()
@@ -127,7 +141,8 @@ class Worker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-            self._thread = None
+            if not self._thread.is_alive():  # else still draining: `running` says so
+                self._thread = None
 
     @property
     def running(self) -> bool:

@@ -97,8 +97,8 @@ class Desk:
         """Store the ticket for the worker; False when its id was accepted before."""
         with self.sessions.begin() as session:
             created = repo.accept_ticket(session, ticket)
-        if created and self.on_accept:
-            self.on_accept()
+        if created:
+            self._wake_worker()
         return created
 
     def add_message(self, ticket_id: str, message: Message) -> bool:
@@ -322,9 +322,17 @@ class Desk:
             if not repo.move(session, ticket_id, frm="failed", to=to, error=None,
                              moved_at=None):
                 raise NotFailed(f"ticket {ticket_id} has not failed (it is {row.status})")
-        if self.on_accept:  # the worker triages (or sweeps) at once
-            self.on_accept()
+        self._wake_worker()  # the worker triages (or sweeps) at once
         return to
+
+    def _wake_worker(self) -> None:
+        """Wake the worker; a failure must not fail the request (the worker also polls)."""
+        if self.on_accept is None:
+            return
+        try:
+            self.on_accept()
+        except Exception:  # noqa: BLE001 - the row is committed; the next poll finds it
+            log.exception("could not wake the worker")
 
     def fail(self, ticket_id: str, frm: str, exc: BaseException) -> None:
         """Mark a ticket `failed` with the error (a retry puts it back)."""

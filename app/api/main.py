@@ -55,6 +55,10 @@ class Runtime:
             return self.worker_process.running
         return self.worker.running
 
+    def worker_problem(self) -> str | None:
+        """Why the worker process cannot triage now (None when it can, or runs as a thread)."""
+        return self.worker_process.problem() if self.worker_process is not None else None
+
 
 @contextmanager
 def open_runtime(settings: Settings, *, context: Context | None = None,
@@ -116,9 +120,11 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         process = WorkerProcess(settings) if worker_process and start_worker else None
-        wake = process.wake_event if process else None
-        with open_runtime(settings, context=context, sender=sender, wake=wake) as runtime:
+        app.state.worker_process = process  # `sidekick serve`'s signal handler marks it
+        with open_runtime(settings, context=context, sender=sender) as runtime:
             runtime.worker_process = process
+            if process is not None:  # a byte down a pipe: never blocks an acknowledgement
+                runtime.desk.on_accept = process.wake
             app.state.runtime = runtime
             app.state.desk = runtime.desk
             if slack:

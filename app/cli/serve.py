@@ -7,7 +7,10 @@ The worker runs in a child process the API's lifespan starts and drains
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
+from types import FrameType
+from typing import Any
 
 from app.cli import UsageError
 
@@ -24,6 +27,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _already_handled(signum: int, frame: object) -> None:
     """Ignore a signal uvicorn re-raises after its graceful shutdown (already handled)."""
+
+
+def _server(config: Any) -> Any:
+    """A uvicorn server whose signal handler also tells the worker's supervisor."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # TRICKY: the worker got the same signal (one process group) and is stopping:
+            # its supervisor must not restart it. Only a flag here, nothing that can block.
+            process = getattr(config.app.state, "worker_process", None)
+            if process is not None:
+                process.closing = True
+            super().handle_exit(sig, frame)
+
+    return Server(config)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,7 +64,12 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _already_handled)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
                             lifespan="on", timeout_keep_alive=settings.api_keep_alive_s)
-    server = uvicorn.Server(config)
+    # The API process's own messages (the worker's supervisor) in uvicorn's format.
+    own = logging.getLogger("sidekick")
+    own.setLevel(logging.getLogger("uvicorn.error").getEffectiveLevel())
+    for handler in logging.getLogger("uvicorn").handlers:
+        own.addHandler(handler)
+    server = _server(config)
     server.run()
     # A failed startup (port taken, database down) leaves `started` false.
     return 0 if server.started else 1
