@@ -73,7 +73,7 @@ def alembic_config() -> Any:
 
 
 #: The newest migration in app/store/migrations/versions (a test keeps the two in step).
-HEAD_REVISION = "0002_moved_at"
+HEAD_REVISION = "0003_slack_events"
 
 
 def at_head(engine: Engine) -> bool:

@@ -105,3 +105,13 @@ class DeliveryRow(Base):
     #: Null while the send is reserved but not confirmed (a crash in between is retried).
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class SlackEventRow(Base):
+    """A Slack event, click or modal submission already handled (Slack redelivers them)."""
+
+    __tablename__ = "slack_events"
+
+    #: `event:<event_id>`, `action:<action_id>:<action_ts>`, `view:<view id>`.
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    handled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
