@@ -27,5 +27,5 @@ def post_draft(client: WebClient, settings: Settings, service: TriageService, ti
         return None
     ticket = service.state(ticket_id)["ticket"].model_dump(mode="json")
     text, blocks = draft_message(result, ticket)
-    return post_once(client, channel, text, blocks=blocks,
+    return post_once(client, channel, text, blocks=blocks, plain=False,  # blocks.py escaped it
                      key=draft_key(ticket_id, result["draft"]["body"]))
