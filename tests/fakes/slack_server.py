@@ -51,10 +51,17 @@ class Hold:
     def __init__(self) -> None:
         self.arrived = threading.Event()
         self._released = threading.Event()
+        self._lock = threading.Lock()
+        #: Calls waiting right now.
+        self.waiting = 0
 
     def wait(self) -> None:
+        with self._lock:
+            self.waiting += 1
         self.arrived.set()
         self._released.wait()
+        with self._lock:
+            self.waiting -= 1
 
     def release(self) -> None:
         """Let every waiting (and later) call through."""
