@@ -2,7 +2,7 @@
 is still in flight.
 
 Slack is slow here the way it is in production: the fake holds `conversations.replies`, so
-the 🎫 listeners occupy Bolt's five listener threads, and a modal submission that arrives
+the 🎫 listeners occupy every one of Bolt's listener threads, and a modal submission that arrives
 next waits (up to Bolt's 3 s ack timeout) for its listener to acknowledge it. Before the
 Slack handler ran in the thread pool, that wait ran on the event loop and the ticket's
 acknowledgement came only after it.
@@ -29,11 +29,12 @@ from slack_helpers import (
 
 from app.api.main import create_app
 from app.settings import Settings
+from app.slack.app import LISTENER_THREADS
 from app.slack.blocks import DRAFT_INPUT, EDIT_VIEW
 
 API_TOKEN = "loop-test-token"
-#: Bolt's default listener pool (slack_bolt.App: ThreadPoolExecutor(max_workers=5)).
-BOLT_LISTENER_THREADS = 5
+#: slack_bolt.App's own listener pool: ThreadPoolExecutor(max_workers=5).
+BOLT_DEFAULT_THREADS = 5
 
 
 def _settings(slack: FakeSlack, tmp_path) -> Settings:
@@ -68,9 +69,9 @@ def test_a_ticket_is_acknowledged_while_a_slow_slack_request_is_in_flight(tmp_pa
                 return next()
 
             try:
-                for n in range(BOLT_LISTENER_THREADS):
+                for n in range(LISTENER_THREADS):
                     assert post_event(http, _reaction(slack, n)).status_code == 200
-                wait_for(lambda: replies.waiting == BOLT_LISTENER_THREADS)
+                wait_for(lambda: replies.waiting == LISTENER_THREADS)
                 # An empty edit: its listener only acks (with an error), once it gets a thread.
                 submission = view_submission(
                     EDIT_VIEW, {"ticket_id": "zd-1", "channel": "C1", "ts": "1.1"},
@@ -94,4 +95,29 @@ def test_a_ticket_is_acknowledged_while_a_slow_slack_request_is_in_flight(tmp_pa
             assert response.status_code in (200, 201, 202)
             assert slack_in_flight, ("POST /tickets was acknowledged only after the Slack "
                                      "request finished: Bolt ran on the event loop")
-            wait_for(lambda: replies.waiting == 0)  # the held reactions finished too
+            # The held reactions end too (their last Slack call) before the fake stops.
+            wait_for(lambda: len(slack.posted("users.info")) == LISTENER_THREADS)
+
+
+def test_a_click_is_acknowledged_while_slack_keeps_several_listeners_waiting(tmp_path):
+    """Bolt's default five listener threads, all waiting on Slack, made every click time out."""
+    with FakeSlack(TOKEN) as slack:
+        slack.add_user("UCUST", "Cory Customer")
+        app = create_app(_settings(slack, tmp_path), start_worker=False)
+        replies = slack.hold("conversations.replies")
+        busy = BOLT_DEFAULT_THREADS + 3  # more than Bolt's default pool, fewer than ours
+        with TestClient(app) as http:
+            try:
+                for n in range(busy):
+                    assert post_event(http, _reaction(slack, n)).status_code == 200
+                wait_for(lambda: replies.waiting >= BOLT_DEFAULT_THREADS)
+                submission = view_submission(
+                    EDIT_VIEW, {"ticket_id": "zd-1", "channel": "C1", "ts": "1.1"},
+                    {DRAFT_INPUT: {DRAFT_INPUT: {"type": "plain_text_input", "value": " "}}},
+                    user=HERO)
+                answer = post_interaction(http, submission)
+            finally:
+                replies.release()
+            wait_for(lambda: len(slack.posted("users.info")) == busy)  # the reactions ended
+        assert answer.status_code == 200, "the modal's listener never got a thread to ack"
+        assert answer.json()["errors"] == {DRAFT_INPUT: "The reply can't be empty."}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,6 +31,9 @@ from tools.slack import make_slack_client
 EVENTS_PATH = "/slack/events"
 #: Slack's own schedule for an event it could not deliver: again at once, after 1 and 5 min.
 EVENT_RETRY_S = (5.0, 60.0, 300.0)
+#: Threads that run listeners. Bolt's default is 5: five 🎫 listeners waiting on a slow or
+#: rate-limited Slack (Retry-After) and every click after them misses its 3 s ack.
+LISTENER_THREADS = 32
 
 
 class TicketSink(Protocol):
@@ -112,7 +116,9 @@ def build_slack_app(settings: Settings, service: TriageService, *,
         client = make_slack_client(settings)
     # The client carries the bot token (Bolt warns when it is given twice).
     app = App(signing_secret=settings.slack_signing_secret.get_secret_value(),
-              client=client, process_before_response=False)
+              client=client, process_before_response=False,
+              listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS,
+                                                   thread_name_prefix="slack-listener"))
     deps = SlackDeps(settings=settings, service=service,
                      teams=teams or service.context.teams,
                      seen=SeenStore(engine if engine is not None else _store_engine(settings)),

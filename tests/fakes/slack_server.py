@@ -83,6 +83,13 @@ class FakeSlack(FakeServer):
         self._holds: dict[str, Hold] = {}
         self._delays: dict[str, float] = {}
 
+    def start(self) -> FakeSlack:
+        """Serve, with room for many connections at once (held calls pile up)."""
+        super().start()
+        assert self._server is not None
+        self._server.socket.listen(128)  # http.server's backlog is 5
+        return self
+
     # -- failure modes -------------------------------------------------------------------
     def fail_after_apply(self, method: str, status: int = 502, *, times: int = 1) -> None:
         """The next `times` calls of `method` take effect, then answer `status`."""
