@@ -6,8 +6,9 @@ handled once by its `event_id`, and the ticket sink is idempotent by ticket id a
 TRICKY: Bolt acknowledges an event (200) before its listener runs, so Slack never redelivers
 an event whose handling failed afterwards (a 429 that outlasted the client's retries, Slack
 or the store down). An event is therefore recorded as handled only once its ticket is
-accepted, and a failed handling is tried again here, after each of `SlackDeps.event_retry_s`;
-a redelivery Slack does send (our answer was late) is handled too while none has succeeded.
+accepted, and a failed handling is tried again here, after each of `SlackDeps.event_retry_s`
+(a timer in this process: a restart before it fires loses that retry); a redelivery
+Slack does send (our answer was late) is handled too while none has succeeded.
 """
 
 from __future__ import annotations
@@ -47,10 +48,11 @@ def handle_once(deps: SlackDeps, body: dict[str, Any], work: Callable[[], None],
                 attempt: int = 0) -> None:
     """Run `work` for an event not handled yet, record it once `work` returned, else retry."""
     key = f"event:{body.get('event_id')}"
-    if deps.seen.handled(key):
-        return
     try:
+        if deps.seen.handled(key):
+            return
         work()
+        deps.seen.first_time(key)  # a failure here: tried again, the sink dedupes by id
     except Exception as exc:
         if not _retryable(exc) or attempt >= len(deps.event_retry_s):
             log.error("Slack event %s not handled (%s, attempt %d); no retry left", key,
@@ -62,8 +64,6 @@ def handle_once(deps: SlackDeps, body: dict[str, Any], work: Callable[[], None],
         timer = threading.Timer(delay, handle_once, (deps, body, work), {"attempt": attempt + 1})
         timer.daemon = True
         timer.start()
-        return
-    deps.seen.first_time(key)
 
 
 def reaction_added(event: dict[str, Any], body: dict[str, Any], client: WebClient,
