@@ -121,3 +121,18 @@ def test_text_posted_as_plain_text_reaches_slack_escaped(slack, client):
     [sent] = slack.posted("chat.postMessage")
     assert sent["text"] == ("Hey &lt;!channel&gt;, see &lt;https://evil.example|docs&gt; "
                             "&amp; &lt;@U1&gt;")
+
+
+def test_a_thread_becomes_a_ticket_in_the_words_the_customer_typed(slack, client):
+    """Slack sends `<` as `&lt;` and links and mentions as `<...>`: the ticket spells them out."""
+    from tools.slack import ticket_from_thread
+
+    root = slack.post("CCUST", "Funnel &lt;signup&gt; is empty &amp; <!here> should know",
+                      user="UCUST")
+    slack.post("CCUST", "See <https://acme.example/f/1|our funnel>, cc <@U0CS|dana> "
+                        "and <https://acme.example/raw>; I typed &amp;lt; too", user="UCUST",
+               thread_ts=root)
+    ticket = ticket_from_thread(client, "CCUST", thread_messages(client, "CCUST", root))
+    assert ticket["subject"] == "Funnel <signup> is empty & @here should know"
+    assert ticket["body"].endswith("See our funnel (https://acme.example/f/1), cc @dana and "
+                                   "https://acme.example/raw; I typed &lt; too")

@@ -203,17 +203,41 @@ def post_once(client: WebClient, channel: str, text: str, *, key: str,
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
+_CONTROL = re.compile(r"<([^<>]*)>")
+
+
+def _spelled(match: re.Match[str]) -> str:
+    """One of Slack's control sequences as a person reads it."""
+    target, _, label = match.group(1).partition("|")
+    if target[:1] in ("@", "#"):  # <@U123>, <@U123|ada>, <#C1|general>
+        return target[0] + label if label else target
+    if target.startswith("!"):  # <!here>, <!subteam^S1|@team>
+        return label or "@" + target[1:].split("^")[0]
+    return f"{label} ({target})" if label and label != target else target
+
+
+def plain_text(text: str) -> str:
+    """A Slack message's `text` as the person wrote it: links, mentions and `&lt;` spelled out.
+
+    Slack sends what a person typed escaped and their links and mentions as `<...>`; kept
+    as they are, the ticket would carry Slack's syntax to every other surface (and an
+    escaped `&lt;` would be escaped again when the ticket is shown in Slack).
+    """
+    spelled = _CONTROL.sub(_spelled, text)
+    return spelled.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def ticket_from_thread(client: WebClient, channel: str, messages: list[dict[str, Any]], *,
                        cs_escalated: bool = False) -> dict[str, Any]:
     """A Ticket-contract dict from a Slack thread (its root first); bots' messages left out."""
     root = messages[0]
     people = [m for m in messages if not m.get("bot_id") and m.get("subtype") is None] or [root]
-    first_line = (root.get("text") or "").strip().splitlines() or [""]
+    first_line = plain_text(root.get("text") or "").strip().splitlines() or [""]
     return {
         "id": slack_ticket_id(channel, root.get("thread_ts") or root["ts"]),
         "source": "slack",
         "subject": first_line[0][:200] or None,
-        "body": "\n\n".join((m.get("text") or "").strip() for m in people) or None,
+        "body": "\n\n".join(plain_text(m.get("text") or "").strip() for m in people) or None,
         "requester": {"name": user_name(client, root.get("user"))},
         "cs_escalated": cs_escalated,
         "tags": ["slack", f"channel:{channel}"],
