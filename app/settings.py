@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     slack_cs_channel: str | None = None
     #: Channels where a 🎫 reaction turns a thread into a ticket (empty: any channel).
     slack_customer_channels: list[str] = Field(default_factory=list)
-    #: Team slug -> Slack user ids who may decide on that team's drafts (empty: anyone).
+    #: Team slug -> Slack user ids who may decide on that team's drafts (none: nobody may).
     slack_rotation: dict[str, list[str]] = Field(default_factory=dict)
 
     # GitHub (httpx, REST).

@@ -32,6 +32,37 @@ class SpyService:
         return self._service.decide(ticket_id, decision)
 
 
+class StubService:
+    """One waiting draft and what a decision does to it, without the graph (fast tests)."""
+
+    def __init__(self, result: Any, ticket: Any) -> None:
+        from agent.teams import load_teams
+
+        self.result, self.ticket = result, ticket
+        self.decisions: list[Any] = []
+        self.delivery: dict[str, Any] = {}
+        self.context = type("Context", (), {"teams": load_teams()})()
+
+    def get(self, ticket_id: str) -> Any:
+        if ticket_id != self.result.ticket_id:
+            from app.service import UnknownTicket
+
+            raise UnknownTicket(ticket_id)
+        return self.result
+
+    def state(self, ticket_id: str) -> dict[str, Any]:
+        return {"ticket": self.ticket, "delivery": self.delivery}
+
+    def decide(self, ticket_id: str, decision: Any) -> Any:
+        self.decisions.append(decision)
+        if decision.action in ("approve", "edit"):
+            self.delivery = {"body": decision.body or self.result.draft.body}
+        status = {"reject": "rejected", "reassign": "awaiting_review"}.get(decision.action,
+                                                                            "delivered")
+        self.result = self.result.model_copy(update={"status": status})
+        return self.result
+
+
 class RecordingSink:
     """A TicketSink (and EscalationSink) that keeps what it was given, one per id."""
 

@@ -80,16 +80,15 @@ class _LazyService:
 
 def start_slack(app: FastAPI, settings: Settings, desk: Desk) -> None:
     """Build the Bolt app on this process's desk."""
-    from slack_bolt.adapter.fastapi import SlackRequestHandler
-
-    from app.slack.app import build_slack_app, ticket_sink
+    from app.slack.app import ThreadedSlackHandler, build_slack_app, ticket_sink
     from tools.slack import make_slack_client
 
     client = make_slack_client(settings)
     bolt = build_slack_app(settings, _LazyService(desk),  # type: ignore[arg-type]
                            sink=ticket_sink(desk.accept), escalations=desk,
-                           decide=desk.decide, client=client, teams=desk.teams)
-    app.state.slack_handler = SlackRequestHandler(bolt)
+                           decide=desk.decide, client=client, teams=desk.teams,
+                           engine=app.state.runtime.engine)
+    app.state.slack_handler = ThreadedSlackHandler(bolt)
 
 
 def announce_drafts(settings: Settings, desk: Desk) -> None:

@@ -9,7 +9,8 @@ API's acknowledgement latency. Each concern lives in its own module:
 - `floor`: the embedding + query floor and the import floor;
 - `triage`: warm in-process triage, batch and cold CLI runs;
 - `ingest`: cold and unchanged ingest of the docs corpus;
-- `api`: `sidekick serve` under a steady load from a second process (`load`);
+- `api`: `sidekick serve` under a steady load from a second process (`load`), also with
+  Slack requests arriving against a slow local Slack (`slack`);
 - `report`: targets, PASS/MISS and the table;
 - `runner`: the order of the measurements and the JSON object.
 """

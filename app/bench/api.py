@@ -51,15 +51,26 @@ def _wait_healthy(base_url: str, server: subprocess.Popen, timeout_s: float) -> 
 
 
 def api_load(home: Path, *, rps: float, seconds: float, drain_s: float,
-             workdir: Path) -> dict[str, Any]:
-    """Start the server on a free loopback port, run the load child, stop the server."""
+             workdir: Path, slack_rps: float = 0.0) -> dict[str, Any]:
+    """Start the server on a free loopback port, run the load child, stop the server.
+
+    With `slack_rps`, the server's Slack app is on, talking to a slow local Slack
+    (app/bench/slack.py), and the load child sends that many Slack requests a second.
+    """
+    from app.bench.slack import BENCH_SIGNING_SECRET, SlowSlack
+
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
+    slack = SlowSlack().start() if slack_rps else None
+    run = "slack-" if slack else ""
     # A fresh ticket store for every run: a backlog left in the home's store by an earlier
     # (interrupted) run would be triaged first and make this run's tickets look lost.
     env = child_env(home, SIDEKICK_API_TOKENS=BENCH_TOKEN, SIDEKICK_ENV="development",
-                    SIDEKICK_DATABASE_URL=f"sqlite:///{workdir / 'api-store.sqlite'}")
-    log = (workdir / "serve.log").open("wb")
+                    SIDEKICK_DATABASE_URL=f"sqlite:///{workdir / f'api-{run}store.sqlite'}",
+                    **(slack.env() if slack else {}))
+    extra = ["--slack-rps", str(slack_rps), "--slack-secret", BENCH_SIGNING_SECRET] \
+        if slack else []
+    log = (workdir / f"serve-{run}log").open("wb")
     server = subprocess.Popen(sidekick_cmd("serve", "--host", "127.0.0.1", "--port", str(port),
                                            "--log-level", "warning"),
                               env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -67,7 +78,8 @@ def api_load(home: Path, *, rps: float, seconds: float, drain_s: float,
         _wait_healthy(base_url, server, timeout_s=120)
         load = subprocess.run(
             [sys.executable, "-m", "app.bench.load", base_url, "--rps", str(rps),
-             "--seconds", str(seconds), "--drain", str(drain_s), "--token", BENCH_TOKEN],
+             "--seconds", str(seconds), "--drain", str(drain_s), "--token", BENCH_TOKEN,
+             *extra],
             env=env, capture_output=True, text=True, timeout=seconds + drain_s + 120,
             check=True,
         )
@@ -80,3 +92,5 @@ def api_load(home: Path, *, rps: float, seconds: float, drain_s: float,
             server.kill()
             server.wait()
         log.close()
+        if slack is not None:
+            slack.stop()

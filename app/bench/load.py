@@ -3,7 +3,9 @@
 Sends a steady, bounded load of `POST /tickets` (open loop: request i leaves at i/rps
 whatever the earlier ones are doing), records each acknowledgement's latency, then polls
 `GET /queue` until every accepted ticket has a draft or the deadline passes (then
-`GET /drafts/{id}` for the rest). Prints one JSON object on stdout.
+`GET /drafts/{id}` for the rest). With `--slack-rps`, signed Slack requests (app/bench/slack.py)
+go to `/slack/events` at that rate meanwhile, and their latencies are reported too. Prints
+one JSON object on stdout.
 """
 
 from __future__ import annotations
@@ -35,6 +37,30 @@ async def _send(client, ticket: dict[str, Any], acks: list[float],
         accepted[ticket["id"]] = done
     else:
         errors.append(f"{ticket['id']}: HTTP {response.status_code}")
+
+
+async def _slack(client, rps: float, seconds: float, secret: str, run: str,
+                 out: dict[str, list]) -> None:
+    """Send rps × seconds signed Slack requests (open loop), recording latency and status."""
+    from app.bench.slack import slack_request
+
+    async def one(n: int) -> None:
+        body, headers = slack_request(n, run, secret)
+        start = time.perf_counter()
+        try:
+            response = await client.post("/slack/events", content=body, headers=headers)
+        except Exception as exc:  # noqa: BLE001 - counted, the load goes on
+            out["errors"].append(type(exc).__name__)
+            return
+        out["ms"].append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            out["errors"].append(f"HTTP {response.status_code}")
+
+    tasks, start = [], time.perf_counter()
+    for n in range(int(rps * seconds)):
+        await asyncio.sleep(max(0.0, start + n / rps - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(n)))
+    await asyncio.gather(*tasks)
 
 
 async def _poll(client, accepted: dict[str, float], ready: dict[str, float],
@@ -72,8 +98,9 @@ async def _poll(client, accepted: dict[str, float], ready: dict[str, float],
 
 
 async def run_load(base_url: str, *, rps: float, seconds: float, drain_s: float,
-                   token: str | None) -> dict[str, Any]:
-    """Send rps × seconds tickets, then wait up to drain_s for their drafts."""
+                   token: str | None, slack_rps: float = 0.0,
+                   slack_secret: str | None = None) -> dict[str, Any]:
+    """Send rps × seconds tickets (and Slack requests), then wait for the tickets' drafts."""
     import httpx
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -87,6 +114,10 @@ async def run_load(base_url: str, *, rps: float, seconds: float, drain_s: float,
                                  timeout=30) as client:
         tasks = []
         start = time.perf_counter()
+        slack: dict[str, list] = {"ms": [], "errors": []}
+        if slack_rps and slack_secret:
+            tasks.append(asyncio.create_task(_slack(client, slack_rps, seconds, slack_secret,
+                                                    str(int(start * 1000)), slack)))
         for n, ticket in enumerate(bench_tickets(total, prefix=f"api-{int(start * 1000)}")):
             await asyncio.sleep(max(0.0, start + n / rps - time.perf_counter()))
             tasks.append(asyncio.create_task(_send(client, ticket, acks, accepted, errors)))
@@ -102,6 +133,10 @@ async def run_load(base_url: str, *, rps: float, seconds: float, drain_s: float,
         "draft_ready_p50_s": percentile(to_draft, 50),
         "draft_ready_p99_s": percentile(to_draft, 99),
         "errors": errors[:20],
+        "slack_requests": int(slack_rps * seconds) if slack_rps and slack_secret else 0,
+        "slack_failed": len(slack["errors"]),
+        "slack_p50_ms": percentile(slack["ms"], 50), "slack_p99_ms": percentile(slack["ms"], 99),
+        "slack_errors": slack["errors"][:20],
     }
 
 
@@ -113,9 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--drain", type=float, default=180, help="seconds to wait for drafts")
     parser.add_argument("--token", default=None)
+    parser.add_argument("--slack-rps", type=float, default=0.0,
+                        help="signed Slack requests a second during the load")
+    parser.add_argument("--slack-secret", default=None, help="the Slack signing secret")
     args = parser.parse_args(argv)
     summary = asyncio.run(run_load(args.base_url, rps=args.rps, seconds=args.seconds,
-                                   drain_s=args.drain, token=args.token))
+                                   drain_s=args.drain, token=args.token,
+                                   slack_rps=args.slack_rps, slack_secret=args.slack_secret))
     print(json.dumps(summary))
     return 0
 

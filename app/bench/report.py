@@ -27,6 +27,7 @@ TARGETS = (
     Target("reingest_ratio", "unchanged re-ingest / cold", operator.le, 0.05, "≤ 5%"),
     Target("api_ack_p99_ms", "API ack p99", operator.le, 50.0, "≤ 50 ms"),
     Target("api_lost", "API tickets lost", operator.le, 0.0, "0"),
+    Target("api_slack_ack_p99_ms", "API ack p99, Slack traffic", operator.le, 50.0, "≤ 50 ms"),
 )
 
 
@@ -73,6 +74,13 @@ def table(results: dict[str, Any]) -> str:
         ("API accept → draft p50 / p99", f"{_fmt(r.get('api_draft_ready_p50_s'), ' s')} / "
                                          f"{_fmt(r.get('api_draft_ready_p99_s'), ' s')}"),
         ("API requests / lost", f"{_fmt(r['api_requests'])} / {_fmt(r['api_lost'])}"),
+        (f"API ack p50 / p99 with {_fmt(r.get('slack_rps'))} Slack req/s",
+         f"{_fmt(r.get('api_slack_ack_p50_ms'), ' ms')} / "
+         f"{_fmt(r.get('api_slack_ack_p99_ms'), ' ms')}, lost {_fmt(r.get('api_slack_lost'))}"),
+        ("Slack requests: answered p50 / p99", f"{_fmt(r.get('slack_p50_ms'), ' ms')} / "
+                                               f"{_fmt(r.get('slack_p99_ms'), ' ms')}, "
+                                               f"{_fmt(r.get('slack_failed'))} of "
+                                               f"{_fmt(r.get('slack_requests'))} not 200"),
     ]
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]

@@ -35,9 +35,9 @@ class BenchOptions:
         """Sample sizes and the API load for this mode."""
         if self.quick:
             return {"warm": 25, "imports": 3, "cold": 2,
-                    "rps": 20, "seconds": 5, "drain": 60}
+                    "rps": 20, "seconds": 5, "drain": 60, "slack_rps": 10}
         return {"warm": 150, "imports": 5, "cold": 3,
-                "rps": 100, "seconds": 30, "drain": 420}
+                "rps": 100, "seconds": 30, "drain": 420, "slack_rps": 20}
 
 
 def _settings(home: Path):
@@ -140,6 +140,35 @@ def _api(home: Path, sizes: dict[str, float], workdir: Path, log: Log) -> dict[s
             "api_errors": load["errors"]}
 
 
+def _api_slack(home: Path, sizes: dict[str, float], workdir: Path, log: Log
+               ) -> dict[str, Any]:
+    """The API load again, with the Slack app on and Slack requests arriving meanwhile."""
+    from app.bench.api import api_available, api_load
+    from app.bench.slack import SLACK_DELAY_S
+
+    empty: dict[str, Any] = {"api_slack_ack_p50_ms": None, "api_slack_ack_p99_ms": None,
+                             "api_slack_lost": None, "slack_rps": sizes["slack_rps"],
+                             "slack_requests": None, "slack_failed": None,
+                             "slack_p50_ms": None,
+                             "slack_p99_ms": None}
+    if not api_available():
+        return empty
+    log(f"API with Slack: {sizes['rps']:.0f} rps of tickets and {sizes['slack_rps']:.0f} "
+        f"Slack requests/s (Slack answering in {SLACK_DELAY_S * 1000:.0f} ms) for "
+        f"{sizes['seconds']:.0f} s…")
+    try:
+        load = api_load(home, rps=sizes["rps"], seconds=sizes["seconds"],
+                        drain_s=sizes["drain"], workdir=workdir, slack_rps=sizes["slack_rps"])
+    except Exception as exc:  # noqa: BLE001 - the other measurements still stand
+        log(f"API bench with Slack failed: {exc}")
+        return {**empty, "api_slack_note": f"failed: {type(exc).__name__}: {str(exc)[:300]}"}
+    return {**empty, "api_slack_ack_p50_ms": load["ack_p50_ms"],
+            "api_slack_ack_p99_ms": load["ack_p99_ms"], "api_slack_lost": load["lost"],
+            "slack_requests": load["slack_requests"], "slack_p50_ms": load["slack_p50_ms"],
+            "slack_p99_ms": load["slack_p99_ms"], "slack_failed": load["slack_failed"],
+            "slack_errors": load["slack_errors"]}
+
+
 def run_bench(options: BenchOptions, log: Log = lambda _: None) -> dict[str, Any]:
     """Every measurement of `sidekick bench`, as one flat dict (the `--json` object)."""
     sizes = options.sizes
@@ -152,6 +181,7 @@ def run_bench(options: BenchOptions, log: Log = lambda _: None) -> dict[str, Any
         results |= _children(home, options, sizes, workdir, log)
         results |= _ingest(options, workdir, log)
         results |= _api(home, sizes, workdir, log)
+        results |= _api_slack(home, sizes, workdir, log)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["load_avg"] = round(os.getloadavg()[0], 2)

@@ -9,25 +9,31 @@ a middleware puts in every listener's `context["sidekick"]`. `mount_slack()` ser
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from sqlalchemy import Engine
 
 from agent.decisions import Decision
 from agent.models import Ticket, TriageResult
 from agent.teams import Teams, load_teams
 from app.service import TriageService
 from app.settings import Settings
+from app.store.seen import SeenStore
 from tools.slack import make_slack_client
 
 EVENTS_PATH = "/slack/events"
+#: Slack's own schedule for an event it could not deliver: again at once, after 1 and 5 min.
+EVENT_RETRY_S = (5.0, 60.0, 300.0)
+#: Threads that run listeners. Bolt's default is 5: five 🎫 listeners waiting on a slow or
+#: rate-limited Slack (Retry-After) and every click after them misses its 3 s ack.
+LISTENER_THREADS = 32
 
 
 class TicketSink(Protocol):
@@ -58,21 +64,6 @@ class EscalationSink(Protocol):
         ...
 
 
-class SeenStore:
-    """Slack event ids and action timestamps already handled (SQLite, survives restarts)."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        self._conn.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY)")
-        self._lock = threading.Lock()
-
-    def first_time(self, key: str) -> bool:
-        """Record `key`; True only the first time it is seen."""
-        with self._lock, self._conn:
-            return self._conn.execute("INSERT OR IGNORE INTO seen VALUES (?)", (key,)).rowcount == 1
-
-
 @dataclass
 class SlackDeps:
     """What the listeners use."""
@@ -85,6 +76,8 @@ class SlackDeps:
     escalations: EscalationSink | None = None
     #: How a decision is applied: `service.decide` unless the surface has its own (the Desk's).
     decide: Callable[[str, Decision], TriageResult] | None = None
+    #: Seconds before each new attempt at an event whose handling failed (listeners/events.py).
+    event_retry_s: tuple[float, ...] = EVENT_RETRY_S
     _locks: dict[str, threading.Lock] = field(default_factory=lambda: defaultdict(threading.Lock))
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
@@ -94,9 +87,8 @@ class SlackDeps:
             return self._locks[ticket_id]
 
     def may_decide(self, team: str, user_id: str) -> bool:
-        """Only the team's rotation may decide; no rotation configured at all lets anyone."""
-        rotation = self.settings.slack_rotation
-        return not rotation or user_id in rotation.get(team, [])
+        """Only the team's rotation may decide; with no rotation configured, nobody may."""
+        return user_id in self.settings.slack_rotation.get(team, [])
 
     def heroes(self) -> set[str]:
         """Everyone on any rotation."""
@@ -106,11 +98,14 @@ class SlackDeps:
 def build_slack_app(settings: Settings, service: TriageService, *,
                     sink: TicketSink | None = None, escalations: EscalationSink | None = None,
                     decide: Callable[[str, Decision], TriageResult] | None = None,
-                    client: WebClient | None = None, teams: Teams | None = None) -> App:
+                    client: WebClient | None = None, teams: Teams | None = None,
+                    engine: Engine | None = None,
+                    event_retry_s: tuple[float, ...] = EVENT_RETRY_S) -> App:
     """The Bolt app with Sidekick's listeners; `client` defaults to one built from settings.
 
     `service` answers reads (`get`, `state`); decisions go through `decide` when given (the
     API's `Desk.decide`, which also records them in the store), else `service.decide`.
+    Handled events are recorded in the store on `engine` (default: the settings' store).
     """
     from app.slack.listeners import actions, events, views
 
@@ -121,12 +116,15 @@ def build_slack_app(settings: Settings, service: TriageService, *,
         client = make_slack_client(settings)
     # The client carries the bot token (Bolt warns when it is given twice).
     app = App(signing_secret=settings.slack_signing_secret.get_secret_value(),
-              client=client, process_before_response=False)
+              client=client, process_before_response=False,
+              listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS,
+                                                   thread_name_prefix="slack-listener"))
     deps = SlackDeps(settings=settings, service=service,
                      teams=teams or service.context.teams,
-                     seen=SeenStore(settings.home / "slack_seen.sqlite"),
+                     seen=SeenStore(engine if engine is not None else _store_engine(settings)),
                      sink=sink, escalations=escalations,
-                     decide=decide or getattr(service, "decide", None))
+                     decide=decide or getattr(service, "decide", None),
+                     event_retry_s=event_retry_s)
 
     @app.middleware
     def inject_deps(context: Any, next: Any) -> None:  # noqa: A002 (Bolt's name)
@@ -139,12 +137,42 @@ def build_slack_app(settings: Settings, service: TriageService, *,
     return app
 
 
+def _store_engine(settings: Settings) -> Engine:
+    """The settings' store, migrated (for a Slack app built without the API's runtime)."""
+    from app.store.db import database_url, make_engine, migrate
+
+    engine = make_engine(database_url(settings))
+    migrate(engine)
+    return engine
+
+
+class ThreadedSlackHandler:
+    """Bolt's FastAPI adapter, but `App.dispatch` runs in a worker thread.
+
+    TRICKY: Bolt's own `SlackRequestHandler.handle` is `async` yet calls the sync
+    `App.dispatch` on the event loop: signature check, `auth.test` on the first request and
+    the wait for a listener's `ack()` would stall every other request of the API (the
+    acknowledgement of `POST /tickets` among them) for as long as Slack takes to answer.
+    """
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def handle(self, req: Any) -> Any:
+        """Read the body on the loop, dispatch in the thread pool, answer Bolt's response."""
+        from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+        from starlette.concurrency import run_in_threadpool
+
+        body = await req.body()
+        response = await run_in_threadpool(self.app.dispatch, to_bolt_request(req, body))
+        return to_starlette_response(response)
+
+
 def mount_slack(fastapi_app: Any, bolt_app: App, path: str = EVENTS_PATH) -> None:
     """Serve the Bolt app's events and interactions at `path` in a FastAPI app."""
     from fastapi import Request
-    from slack_bolt.adapter.fastapi import SlackRequestHandler
 
-    handler = SlackRequestHandler(bolt_app)
+    handler = ThreadedSlackHandler(bolt_app)
 
     async def slack_events(req: Request) -> Any:
         return await handler.handle(req)

@@ -4,6 +4,12 @@ Inputs are plain dicts: a triage result (`TriageResult.model_dump(mode="json")`)
 known, the ticket (the Ticket contract). Every button carries the ticket id and the draft
 version it shows as its `value` (`button_value`), and every modal its `private_metadata`,
 so a decision is on the draft the person read.
+
+Every piece of text that is not Sidekick's own wording (the customer's subject and name,
+the draft quoting them, titles and URLs from the corpus or GitHub, a hero's reason) goes
+through `tools.slack.escape` before it enters mrkdwn, and a link only through `link`
+(http and https targets only): a ticket can never ping `@channel`, mention someone, or
+dress a link up as another.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from typing import Any
+
+from tools.slack import escape, link
 
 APPROVE, EDIT, REASSIGN, REJECT = ("sidekick_approve", "sidekick_edit", "sidekick_reassign",
                                    "sidekick_reject")
@@ -65,16 +73,17 @@ def _button(text: str, action_id: str, ticket_id: str, version: int, style: str 
 def summary_blocks(result: dict[str, Any], ticket: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The header and the facts: subject, team, priority, confidence, kind, requester."""
     ticket = ticket or {}
+    # The header is plain_text: Slack shows it as written, nothing in it is parsed.
     subject = ticket.get("subject") or (ticket.get("body") or "")[:80] or result["ticket_id"]
-    requester = (ticket.get("requester") or {}).get("name") or "unknown"
-    plan = (ticket.get("organization") or {}).get("plan") or "unknown plan"
+    requester = escape((ticket.get("requester") or {}).get("name") or "unknown")
+    plan = escape((ticket.get("organization") or {}).get("plan") or "unknown plan")
     confidence = f"{float(result.get('team_confidence', 0)):.0%}"
     if result.get("team_uncertain"):
         confidence += " (uncertain)"
-    link = f"<{ticket['url']}|{result['ticket_id']}>" if ticket.get("url") else result["ticket_id"]
-    fields = [("Team", result.get("team")), ("Priority", result.get("priority")),
-              ("Confidence", confidence), ("Kind", result.get("kind")),
-              ("Requester", f"{requester} ({plan})"), ("Ticket", link)]
+    fields = [("Team", escape(result.get("team"))), ("Priority", escape(result.get("priority"))),
+              ("Confidence", confidence), ("Kind", escape(result.get("kind"))),
+              ("Requester", f"{requester} ({plan})"),
+              ("Ticket", link(ticket.get("url"), result["ticket_id"]))]
     return [
         {"type": "header", "text": {"type": "plain_text", "text": _clip(f"🎫 {subject}", 150)}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"}
@@ -84,8 +93,7 @@ def summary_blocks(result: dict[str, Any], ticket: dict[str, Any] | None) -> lis
 
 def passages_blocks(passages: Iterable[dict[str, Any]], limit: int = 5) -> list[dict[str, Any]]:
     """The cited passages as a bulleted list of links with scores."""
-    lines = [f"• <{p['url']}|{p['title']}> ({float(p.get('score', 0)):.2f})" if p.get("url")
-             else f"• {p['title']} ({float(p.get('score', 0)):.2f})"
+    lines = [f"• {link(p.get('url'), p['title'])} ({float(p.get('score', 0)):.2f})"
              for p in list(passages)[:limit]]
     return [_section("*Cited passages*\n" + "\n".join(lines))] if lines else []
 
@@ -95,26 +103,27 @@ def draft_message(result: dict[str, Any], ticket: dict[str, Any] | None = None
     """The review message: (fallback text, blocks) with the four decision buttons."""
     tid, draft = result["ticket_id"], result.get("draft") or {}
     version = int(result.get("version") or 1)
+    shown = escape(tid)
     issue = result.get("issue") or {}
     blocks = summary_blocks(result, ticket) + passages_blocks(result.get("passages") or [])
     if issue.get("action") in ("link", "create"):
-        what = (f"link <{issue['url']}|{issue.get('title') or issue['url']}>"
+        what = (f"link {link(issue['url'], issue.get('title') or issue['url'])}"
                 if issue.get("action") == "link" and issue.get("url")
-                else f"create “{issue.get('title') or 'a new issue'}”")
+                else f"create “{escape(issue.get('title') or 'a new issue')}”")
         blocks.append(_section(f"*GitHub issue*: {what}"))
     visibility = "public reply" if draft.get("public", True) else "internal note"
-    blocks.append(_section(f"*Draft* ({visibility}, then {draft.get('status_after')})\n"
-                           + _quote(draft.get("body", ""))))
+    blocks.append(_section(f"*Draft* ({visibility}, then {escape(draft.get('status_after'))})\n"
+                           + _quote(escape(draft.get("body", "")))))
     if draft.get("internal_note"):
         blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": _clip(f"Note: {draft['internal_note']}", 2000)}]})
+            {"type": "mrkdwn", "text": _clip(f"Note: {escape(draft['internal_note'])}", 2000)}]})
     blocks.append({"type": "actions", "block_id": "sidekick_decision", "elements": [
         _button("Approve & send", APPROVE, tid, version, "primary"),
         _button("Edit", EDIT, tid, version), _button("Reassign", REASSIGN, tid, version),
         _button("Reject", REJECT, tid, version, "danger")]})
     blocks.insert(-1, {"type": "context", "elements": [
         {"type": "mrkdwn", "text": f"Draft version {version}"}]})
-    text = f"Draft for {tid} ({result.get('team')}, {result.get('priority')})"
+    text = f"Draft for {shown} ({escape(result.get('team'))}, {escape(result.get('priority'))})"
     return text, blocks
 
 
@@ -123,11 +132,12 @@ def decided_message(result: dict[str, Any], ticket: dict[str, Any] | None, *, ac
                     ) -> tuple[str, list[dict[str, Any]]]:
     """The review message after a decision: who decided, and what was sent (no buttons)."""
     verb = _VERBS.get(action, action)
-    line = f"*{verb}* by <@{user_id}>" + (f" — {detail}" if detail else "")
+    who = f"<@{escape(user_id)}>"
+    line = f"*{verb}* by {who}" + (f" — {escape(detail)}" if detail else "")
     blocks = summary_blocks(result, ticket) + [_section(line)]
     if sent:
-        blocks.append(_section("*What was sent*\n" + _quote(sent)))
-    return f"{result['ticket_id']}: {verb.lower()} by <@{user_id}>", blocks
+        blocks.append(_section("*What was sent*\n" + _quote(escape(sent))))
+    return f"{escape(result['ticket_id'])}: {verb.lower()} by {who}", blocks
 
 
 def replaced_message(result: dict[str, Any], ticket: dict[str, Any] | None, *, shown: int | None,

@@ -43,7 +43,7 @@ def post_draft(client: WebClient, settings: Settings, service: TriageService, ti
         return None
     ticket = service.state(ticket_id)["ticket"].model_dump(mode="json")
     text, blocks = draft_message(result, ticket)
-    posted = post_once(client, channel, text, blocks=blocks,
+    posted = post_once(client, channel, text, blocks=blocks, plain=False,  # blocks.py escaped it
                        key=draft_key(ticket_id, result["draft"]["body"], result["version"]))
     if result["version"] > 1:
         replace_old_cards(client, settings, service, ticket_id, where=channel)

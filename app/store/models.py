@@ -127,3 +127,13 @@ class MessageRow(Base):
     public: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SlackEventRow(Base):
+    """A Slack event, click or modal submission already handled (Slack redelivers them)."""
+
+    __tablename__ = "slack_events"
+
+    #: `event:<event_id>`, `action:<action_id>:<action_ts>`, `view:<view id>`.
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    handled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -4,6 +4,12 @@
 as Slack does (`{"ok": false, "error": ...}` for unknown channels, users or tokens).
 Channels hold messages (with `thread_ts` and `metadata`), so `conversations.replies` returns
 what `chat.postMessage` posted. Also builds signed requests the way Slack sends them.
+
+Failure modes beyond `fail_next` (429 with Retry-After, 5xx, all before anything applies):
+`fail_after_apply` (the call takes effect, then the answer is a 5xx), `drop_after_apply`
+(the call takes effect, then the connection closes unanswered), `hold` (a method's calls
+wait until the test releases them: a slow Slack without timing) and `delay` (each call of a
+method takes that long, for `sidekick bench`).
 """
 
 from __future__ import annotations
@@ -11,9 +17,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
+from collections import defaultdict
+from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fakes.http_base import FakeServer, Request
 
@@ -32,6 +41,33 @@ def interaction_body(payload: dict[str, Any]) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
+class _Drop(Exception):
+    """Raised by `route` to close the connection without an answer."""
+
+
+class Hold:
+    """Calls of one method wait here until `release()`; `arrived` is set by the first."""
+
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self._released = threading.Event()
+        self._lock = threading.Lock()
+        #: Calls waiting right now.
+        self.waiting = 0
+
+    def wait(self) -> None:
+        with self._lock:
+            self.waiting += 1
+        self.arrived.set()
+        self._released.wait()
+        with self._lock:
+            self.waiting -= 1
+
+    def release(self) -> None:
+        """Let every waiting (and later) call through."""
+        self._released.set()
+
+
 class FakeSlack(FakeServer):
     """One workspace: users and channels of messages."""
 
@@ -42,6 +78,49 @@ class FakeSlack(FakeServer):
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.views: list[dict[str, Any]] = []
         self._ts = 1_700_000_000.0
+        #: method -> scripted outcomes after applying: a status to answer, or "drop".
+        self._after_apply: dict[str, list[int | str]] = defaultdict(list)
+        self._holds: dict[str, Hold] = {}
+        self._delays: dict[str, float] = {}
+
+    def start(self) -> FakeSlack:
+        """Serve, with room for many connections at once (held calls pile up)."""
+        super().start()
+        assert self._server is not None
+        self._server.socket.listen(128)  # http.server's backlog is 5
+        return self
+
+    # -- failure modes -------------------------------------------------------------------
+    def fail_after_apply(self, method: str, status: int = 502, *, times: int = 1) -> None:
+        """The next `times` calls of `method` take effect, then answer `status`."""
+        self._after_apply[method].extend([status] * times)
+
+    def drop_after_apply(self, method: str, *, times: int = 1) -> None:
+        """The next `times` calls of `method` take effect, then the connection just closes."""
+        self._after_apply[method].extend(["drop"] * times)
+
+    def hold(self, method: str) -> Hold:
+        """Calls of `method` wait (unanswered) until the returned Hold is released."""
+        self._holds[method] = Hold()
+        return self._holds[method]
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Each call of `method` takes `seconds` more (`*`: every method)."""
+        self._delays[method] = seconds
+
+    def _dispatch(self, handler: BaseHTTPRequestHandler) -> None:
+        method = urlsplit(handler.path).path.removeprefix("/api/")
+        # Outside the fake's lock: a held or slow call never stalls the others.
+        wait = self._delays.get(method, self._delays.get("*", 0.0))
+        if wait:
+            time.sleep(wait)
+        hold = self._holds.get(method)
+        if hold is not None:
+            hold.wait()
+        try:
+            super()._dispatch(handler)
+        except _Drop:
+            handler.close_connection = True  # nothing written: the client sees it drop
 
     @property
     def api_url(self) -> str:
@@ -97,7 +176,13 @@ class FakeSlack(FakeServer):
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return 404, {"ok": False, "error": "unknown_method"}, {}
-        return 200, handler(self.args(req)), {}
+        answer = handler(self.args(req))
+        if self._after_apply.get(method):
+            outcome = self._after_apply[method].pop(0)
+            if outcome == "drop":
+                raise _Drop
+            return int(outcome), {"ok": False, "error": "bad_gateway"}, {}
+        return 200, answer, {}
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "sidekick",

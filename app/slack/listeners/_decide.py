@@ -13,6 +13,7 @@ from app.service import NotAwaitingReview, UnknownTicket
 from app.slack.app import SlackDeps
 from app.slack.blocks import decided_message
 from app.slack.notify import post_draft, replace_card
+from tools.slack import escape
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,14 @@ def deps_of(context: Any) -> SlackDeps:
     return context["sidekick"]
 
 
+#: What a person who may not decide is told when no rotation names anyone for the team.
+NO_ROTATION = ("Nobody can decide on {team} drafts from Slack yet: no rotation is configured "
+               "for {team}. Set SIDEKICK_SLACK_ROTATION to the team's Slack user ids, e.g. "
+               '{{"{team}": ["U0123ABCD"]}}, and restart Sidekick.')
+
+
 def tell(client: WebClient, channel: str, user: str, text: str) -> None:
-    """An ephemeral message only `user` sees."""
+    """An ephemeral message only `user` sees (its mrkdwn escaped by the caller)."""
     client.chat_postEphemeral(channel=channel, user=user, text=text)
 
 
@@ -33,12 +40,15 @@ def allowed(deps: SlackDeps, client: WebClient, *, ticket_id: str, user: str, ch
     try:
         team = deps.service.get(ticket_id).team
     except UnknownTicket:
-        tell(client, channel, user, f"Sidekick has no ticket {ticket_id}.")
+        tell(client, channel, user, f"Sidekick has no ticket {escape(ticket_id)}.")
         return False
     if deps.may_decide(team, user):
         return True
-    tell(client, channel, user, f"You're not on the {team} rotation, so you can't decide on "
-                                f"{ticket_id}. Ask this week's support hero.")
+    if not deps.settings.slack_rotation.get(team):
+        tell(client, channel, user, NO_ROTATION.format(team=escape(team)))
+        return False
+    tell(client, channel, user, f"You're not on the {escape(team)} rotation, so you can't "
+                                f"decide on {escape(ticket_id)}. Ask this week's support hero.")
     return False
 
 
@@ -86,11 +96,12 @@ def apply_decision(deps: SlackDeps, client: WebClient, *, ticket_id: str, user: 
                   shown=version)
             return False
         except NotAwaitingReview:
-            tell(client, channel, user, f"{ticket_id} was already decided on; nothing was sent "
-                                        "again.")
+            tell(client, channel, user, f"{escape(ticket_id)} was already decided on; nothing "
+                                        "was sent again.")
             return False
         except (UnknownTicket, ValueError, ValidationError) as exc:
-            tell(client, channel, user, f"Could not {action} {ticket_id}: {exc}")
+            tell(client, channel, user, f"Could not {action} {escape(ticket_id)}: "
+                                        f"{escape(exc)}")
             return False
     state = deps.service.state(ticket_id)
     res = result.model_dump(mode="json")

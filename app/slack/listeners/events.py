@@ -2,17 +2,29 @@
 
 Slack redelivers an event it thinks was not acknowledged (`X-Slack-Retry-Num`); each event is
 handled once by its `event_id`, and the ticket sink is idempotent by ticket id as well.
+
+TRICKY: Bolt acknowledges an event (200) before its listener runs, so Slack never redelivers
+an event whose handling failed afterwards (a 429 that outlasted the client's retries, Slack
+or the store down). An event is therefore recorded as handled only once its ticket is
+accepted, and a failed handling is tried again here, after each of `SlackDeps.event_retry_s`
+(a timer in this process: a restart before it fires loses that retry); a redelivery
+Slack does send (our answer was late) is handled too while none has succeeded.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import OperationalError
 
+from app.slack.app import SlackDeps
 from app.slack.listeners._decide import deps_of
 from tools.slack import thread_messages, ticket_from_thread
 
@@ -24,8 +36,34 @@ _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _REFERENCE = re.compile(r"\b(zd-\d+|slack-[A-Z0-9]+-\d+\.\d+)\b|/agent/tickets/(\d+)")
 
 
-def _first_delivery(context: Any, body: dict[str, Any]) -> bool:
-    return deps_of(context).seen.first_time(f"event:{body.get('event_id')}")
+def _retryable(exc: Exception) -> bool:
+    """Whether trying again later may succeed (not a thread that does not exist)."""
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code if exc.response is not None else 0
+        return status == 429 or status >= 500
+    return isinstance(exc, OSError | OperationalError)
+
+
+def handle_once(deps: SlackDeps, body: dict[str, Any], work: Callable[[], None], *,
+                attempt: int = 0) -> None:
+    """Run `work` for an event not handled yet, record it once `work` returned, else retry."""
+    key = f"event:{body.get('event_id')}"
+    try:
+        if deps.seen.handled(key):
+            return
+        work()
+        deps.seen.first_time(key)  # a failure here: tried again, the sink dedupes by id
+    except Exception as exc:
+        if not _retryable(exc) or attempt >= len(deps.event_retry_s):
+            log.error("Slack event %s not handled (%s, attempt %d); no retry left", key,
+                      type(exc).__name__, attempt + 1)
+            raise
+        delay = deps.event_retry_s[attempt]
+        log.warning("Slack event %s failed (%s); trying again in %.0f s", key,
+                    type(exc).__name__, delay)
+        timer = threading.Timer(delay, handle_once, (deps, body, work), {"attempt": attempt + 1})
+        timer.daemon = True
+        timer.start()
 
 
 def reaction_added(event: dict[str, Any], body: dict[str, Any], client: WebClient,
@@ -38,10 +76,13 @@ def reaction_added(event: dict[str, Any], body: dict[str, Any], client: WebClien
     if event.get("reaction") != TICKET_REACTION or item.get("type") != "message" or \
             (customer and channel not in customer) or deps.sink is None:
         return
-    if not _first_delivery(context, body):
-        return
-    ticket = ticket_from_thread(client, channel, thread_messages(client, channel, item["ts"]))
-    log.info("Slack thread %s -> ticket %s", item["ts"], deps.sink.accept(ticket))
+    sink = deps.sink
+
+    def make_ticket() -> None:
+        ticket = ticket_from_thread(client, channel, thread_messages(client, channel, item["ts"]))
+        log.info("Slack thread %s -> ticket %s", item["ts"], sink.accept(ticket))
+
+    handle_once(deps, body, make_ticket)
 
 
 def message(event: dict[str, Any], body: dict[str, Any], client: WebClient, context: Any
@@ -54,8 +95,11 @@ def message(event: dict[str, Any], body: dict[str, Any], client: WebClient, cont
     heroes = deps.heroes()
     if not mentioned or (heroes and not mentioned & heroes):
         return
-    if not _first_delivery(context, body):
-        return
+    handle_once(deps, body, lambda: _escalate(deps, client, event))
+
+
+def _escalate(deps: SlackDeps, client: WebClient, event: dict[str, Any]) -> None:
+    """Mark the tickets a CS message names as escalated, or make one of the message."""
     by = f"slack:{event.get('user')}"
     refs = [a or f"zd-{b}" for a, b in _REFERENCE.findall(event.get("text") or "")]
     if refs and deps.escalations is not None:

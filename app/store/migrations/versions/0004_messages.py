@@ -1,7 +1,7 @@
 """A ticket is a conversation: its messages after the first, each channel message id once.
 
 Revision ID: 0004_messages
-Revises: 0002_moved_at
+Revises: 0003_slack_events
 Create Date: 2026-12-04
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_messages"
-down_revision = "0002_moved_at"
+down_revision = "0003_slack_events"
 branch_labels = None
 depends_on = None
 
