@@ -86,13 +86,22 @@ class Desk:
                 self._service = self.build_service()
             return self._service
 
-    def accept(self, ticket: Ticket) -> bool:
-        """Store the ticket for the worker; False when its id was accepted before."""
+    def accept(self, ticket: Ticket, origin: dict[str, Any] | None = None) -> bool:
+        """Store the ticket for the worker; False when its id was accepted before.
+
+        `origin` is where an approved reply goes (app/api/origin.py); none: the API's own.
+        """
         with self.sessions.begin() as session:
-            created = repo.accept_ticket(session, ticket)
+            created = repo.accept_ticket(session, ticket, origin)
         if created and self.on_accept:
             self.on_accept()
         return created
+
+    def origin(self, ticket_id: str) -> dict[str, Any] | None:
+        """Where the ticket came from, as its intake recorded it (None: unknown ticket)."""
+        with self.sessions() as session:
+            row = repo.get_ticket(session, ticket_id)
+            return dict(row.payload.get("origin") or {"channel": "api"}) if row else None
 
     def claim(self, ticket_id: str) -> bool:
         """Take an accepted ticket for triage; False when someone else took it."""
@@ -244,6 +253,17 @@ class Desk:
         if self.on_accept:  # the worker triages (or sweeps) at once
             self.on_accept()
         return to
+
+    def fail_decision(self, ticket_id: str, exc: BaseException) -> str:
+        """Mark a decision that failed in its request `failed` (retryable); its status now.
+
+        A decision that never reached the checkpoint went back to `awaiting_review`
+        (`settle`) and stays there: it can simply be taken again.
+        """
+        self.fail(ticket_id, "deciding", exc)
+        with self.sessions() as session:
+            row = repo.get_ticket(session, ticket_id)
+            return row.status if row else "gone"
 
     def fail(self, ticket_id: str, frm: str, exc: BaseException) -> None:
         """Mark a ticket `failed` with the error (a retry puts it back)."""

@@ -6,6 +6,7 @@ conditional UPDATE, so a double click (or two at once) gets 409 and sends nothin
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
@@ -14,9 +15,15 @@ from pydantic import BaseModel, Field, ValidationError
 from agent.decisions import Decision
 from agent.models import TriageResult
 from app.api.deps import Authorized, DeskDep, SessionDep
+from app.api.errors import DeliveryFailed, responses
 from app.store import repo
 
-router = APIRouter(prefix="/drafts", tags=["drafts"], dependencies=[Authorized])
+log = logging.getLogger("sidekick.api")
+
+router = APIRouter(prefix="/drafts", tags=["drafts"], dependencies=[Authorized],
+                   responses=responses(401, 404, 413, 422))
+#: What each decision may answer besides 200 and the router's own.
+DECIDE_ERRORS = responses(409, 502)
 
 
 class Approve(BaseModel):
@@ -81,6 +88,15 @@ def _decision(**fields: Any) -> Decision:
         ]) from None
 
 
+def _delivery_failed(desk: DeskDep, ticket_id: str, decision: Decision,
+                     exc: Exception) -> DeliveryFailed:
+    now = desk.fail_decision(ticket_id, exc)
+    retry = (f"POST /tickets/{ticket_id}/retry" if now == "failed"
+             else f"POST /drafts/{ticket_id}/{decision.action}")
+    return DeliveryFailed(ticket_id, now, retry, f"the {decision.action} of ticket "
+                          f"{ticket_id} failed ({type(exc).__name__}); it is {now}")
+
+
 def _decide(desk: DeskDep, ticket_id: str, decision: Decision) -> DecisionOut:
     # Imported here: app.service loads LangGraph, which the API needs only to decide.
     from app.service import NotAwaitingReview, UnknownTicket
@@ -94,6 +110,9 @@ def _decide(desk: DeskDep, ticket_id: str, decision: Decision) -> DecisionOut:
     except ValueError as exc:  # a team outside the taxonomy
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
             "loc": ["body", "team"], "msg": str(exc), "type": "value_error"}]) from None
+    except Exception as exc:  # a channel failed (Zendesk down, ...): the client can retry
+        log.exception("the %s of ticket %s failed", decision.action, ticket_id)
+        raise _delivery_failed(desk, ticket_id, decision, exc) from None
     with desk.sessions() as session:
         row = repo.get_ticket(session, ticket_id)
         row_status = row.status if row else result.status
@@ -105,25 +124,25 @@ def _decide(desk: DeskDep, ticket_id: str, decision: Decision) -> DecisionOut:
                        result=result, delivery=delivery)
 
 
-@router.post("/{ticket_id}/approve")
+@router.post("/{ticket_id}/approve", responses=DECIDE_ERRORS)
 def approve_draft(ticket_id: str, desk: DeskDep, body: Approve | None = None) -> DecisionOut:
     """Send the draft; a second approve gets 409 and sends nothing."""
     return _decide(desk, ticket_id, _decision(action="approve", by=(body or Approve()).by))
 
 
-@router.post("/{ticket_id}/edit")
+@router.post("/{ticket_id}/edit", responses=DECIDE_ERRORS)
 def edit_draft(ticket_id: str, body: Edit, desk: DeskDep) -> DecisionOut:
     """Send the given text instead of the draft."""
     return _decide(desk, ticket_id, _decision(action="edit", by=body.by, body=body.body))
 
 
-@router.post("/{ticket_id}/reassign")
+@router.post("/{ticket_id}/reassign", responses=DECIDE_ERRORS)
 def reassign_draft(ticket_id: str, body: Reassign, desk: DeskDep) -> DecisionOut:
     """Re-draft for another team (422 naming `team` when it is not in the taxonomy)."""
     return _decide(desk, ticket_id, _decision(action="reassign", by=body.by, team=body.team))
 
 
-@router.post("/{ticket_id}/reject")
+@router.post("/{ticket_id}/reject", responses=DECIDE_ERRORS)
 def reject_draft(ticket_id: str, body: Reject, desk: DeskDep) -> DecisionOut:
     """Send nothing, and record why."""
     return _decide(desk, ticket_id, _decision(action="reject", by=body.by, reason=body.reason))
