@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.types import StringConstraints
 
 Source = Literal["zendesk", "slack", "community", "in_app", "email", "github"]
 ZendeskPriority = Literal["high", "normal", "low"]
@@ -57,8 +58,18 @@ def _plain_text(value: str) -> str:
     return value
 
 
-#: Free text as every store can keep it (see `_plain_text`).
-Text = Annotated[str, AfterValidator(_plain_text)]
+def _text(max_length: int) -> Any:
+    return (StringConstraints(max_length=max_length), AfterValidator(_plain_text))
+
+
+# Free text every store can keep (see `_plain_text`), each with its maximum length.
+NameText = Annotated[str, *_text(MAX_NAME_CHARS)]
+EmailText = Annotated[str, *_text(320)]
+SubjectText = Annotated[str, *_text(MAX_SUBJECT_CHARS)]
+BodyText = Annotated[str, *_text(MAX_BODY_CHARS)]
+TagText = Annotated[str, *_text(100)]
+UrlText = Annotated[str, *_text(2_000)]
+StampText = Annotated[str, *_text(64)]
 
 
 def visible(text: str | None) -> bool:
@@ -93,8 +104,8 @@ class Requester(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: Text | None = Field(default=None, max_length=MAX_NAME_CHARS)
-    email: Text | None = Field(default=None, max_length=320)
+    name: NameText | None = None
+    email: EmailText | None = None
 
 
 class Organization(BaseModel):
@@ -102,7 +113,7 @@ class Organization(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: Text | None = Field(default=None, max_length=MAX_NAME_CHARS)
+    name: NameText | None = None
     plan: Plan | None = None
 
 
@@ -116,16 +127,15 @@ class Ticket(BaseModel):
         "Letters, digits and `._:-`, starting with a letter or digit, at most 128 "
         f"characters ({TICKET_ID_PATTERN})"))
     source: Source = "email"
-    subject: Text | None = Field(default=None, max_length=MAX_SUBJECT_CHARS)
-    body: Text | None = Field(default=None, max_length=MAX_BODY_CHARS)
+    subject: SubjectText | None = None
+    body: BodyText | None = None
     requester: Requester = Field(default_factory=Requester)
     organization: Organization = Field(default_factory=Organization)
     priority: ZendeskPriority | None = None
     cs_escalated: bool = False
-    tags: list[Annotated[Text, Field(max_length=100)]] = Field(default_factory=list,
-                                                                max_length=50)
-    url: Text | None = Field(default=None, max_length=2_000)
-    created_at: Text | None = Field(default=None, max_length=64)
+    tags: list[TagText] = Field(default_factory=list, max_length=50)
+    url: UrlText | None = None
+    created_at: StampText | None = None
 
     @field_validator("id", mode="before")
     @classmethod

@@ -80,7 +80,8 @@ class FrontDoor:
 
     async def _read(self, receive: Receive) -> bytes | None:
         """The whole body, or None as soon as it exceeds the limit (the rest is not read)."""
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] != "http.request":  # the client went away
