@@ -15,9 +15,12 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from slack_helpers import SECRET
 from slack_helpers import TOKEN as SLACK_TOKEN
+from sqlalchemy import insert
 
+from agent.models import Ticket
 from app.api.main import create_app
 from app.api.origin import SlackIntake
+from app.store.models import TicketRow, utcnow
 
 SUBJECT, BODY = "Session recordings are blank", "Every replay shows a blank screen since Monday."
 
@@ -98,3 +101,17 @@ def test_ids_inside_the_pattern_are_accepted(api):
         response = api.post("/tickets", json={"id": good, "subject": SUBJECT, "body": BODY})
         assert response.status_code == 202, (good, response.text)
     assert api.get("/tickets/4812").json()["status"] == "accepted"
+
+
+def test_a_zendesk_ticket_accepted_before_origins_were_recorded_is_still_answered(
+        client, world):
+    zd, _ = world
+    desk = runtime_of(client).desk
+    old = Ticket(id="zd-4900", source="zendesk", subject=SUBJECT, body=BODY)
+    with desk.sessions.begin() as session:  # a row as the previous version stored it
+        session.execute(insert(TicketRow).values(
+            id=old.id, source=old.source, payload=old.model_dump(mode="json"),
+            status="accepted", priority="normal", received_at=utcnow(), moved_at=utcnow()))
+    assert desk.origin("zd-4900") == {"channel": "zendesk", "zendesk_id": 4900}
+    _approve(client, "zd-4900")
+    assert len(zd.posted_comments(4900)) == 1

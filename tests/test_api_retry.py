@@ -145,8 +145,7 @@ def test_a_failed_delivery_is_retried_and_nothing_is_sent_twice(channels, warm_c
 def test_the_running_worker_finishes_a_retried_delivery(
         channels, warm_context, world):
     zd, gh = world
-    settings = channels.model_copy(update={"decide_grace_s": 0.0})
-    with _client(settings, warm_context) as client:
+    with _client(channels, warm_context) as client:
         runtime = runtime_of(client)
         runtime.worker.start()  # running all along: no restart in this test
         try:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.decisions import Decision
 from agent.models import Ticket, TriageResult
 from agent.teams import Teams
+from app.api import origin
 from app.store import repo
 from app.store.models import utcnow
 
@@ -101,7 +102,7 @@ class Desk:
         """Where the ticket came from, as its intake recorded it (None: unknown ticket)."""
         with self.sessions() as session:
             row = repo.get_ticket(session, ticket_id)
-            return dict(row.payload.get("origin") or {"channel": "api"}) if row else None
+            return origin.recorded(row.payload) if row else None
 
     def claim(self, ticket_id: str) -> bool:
         """Take an accepted ticket for triage; False when someone else took it."""

@@ -33,6 +33,28 @@ def slack(channel: str, thread_ts: str) -> dict[str, Any]:
     return {"channel": "slack", "slack_channel": channel, "thread_ts": thread_ts}
 
 
+def recorded(payload: dict[str, Any]) -> dict[str, Any]:
+    """The origin a stored ticket's payload holds.
+
+    TRICKY: a row accepted before origins were recorded has none; it is read from its id
+    only when its source agrees (a `zd-N` from Zendesk, a Slack thread id from Slack), so a
+    ticket waiting across the upgrade is still answered where it came from. Every row
+    accepted since has its origin, and the API records its own.
+    """
+    if KEY in payload:
+        return dict(payload[KEY] or API)
+    from tools.slack import parse_slack_ticket_id
+    from tools.zendesk import zendesk_id
+
+    ticket_id, source = str(payload.get("id", "")), payload.get("source")
+    zid, thread = zendesk_id(ticket_id), parse_slack_ticket_id(ticket_id)
+    if source == "zendesk" and zid is not None:
+        return zendesk(zid)
+    if source == "slack" and thread is not None:
+        return slack(*thread)
+    return dict(API)
+
+
 class SlackIntake:
     """The Slack app's ticket sink: validates as an integration, records the thread."""
 

@@ -91,8 +91,11 @@ def _decision(**fields: Any) -> Decision:
 def _delivery_failed(desk: DeskDep, ticket_id: str, decision: Decision,
                      exc: Exception) -> DeliveryFailed:
     now = desk.fail_decision(ticket_id, exc)
-    retry = (f"POST /tickets/{ticket_id}/retry" if now == "failed"
-             else f"POST /drafts/{ticket_id}/{decision.action}")
+    # Failed: retry it. Back in review: decide again. Else the worker's sweep finished (or
+    # holds) it meanwhile: watch its status.
+    retry = {"failed": f"POST /tickets/{ticket_id}/retry",
+             "awaiting_review": f"POST /drafts/{ticket_id}/{decision.action}"}.get(
+                 now, f"GET /tickets/{ticket_id}")
     return DeliveryFailed(ticket_id, now, retry, f"the {decision.action} of ticket "
                           f"{ticket_id} failed ({type(exc).__name__}); it is {now}")
 
