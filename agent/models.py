@@ -5,9 +5,19 @@ Other tools depend on these shapes; change them only on purpose.
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+import unicodedata
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic.types import StringConstraints
 
 Source = Literal["zendesk", "slack", "community", "in_app", "email", "github"]
 ZendeskPriority = Literal["high", "normal", "low"]
@@ -24,7 +34,69 @@ KINDS: tuple[Kind, ...] = ("bug", "feature_request", "question", "account_reques
 
 #: A ticket body larger than this is refused: it is an attachment or a paste gone wrong,
 #: and embedding it would only read its first few hundred tokens anyway.
-MAX_BODY_CHARS = 200_000
+MAX_BODY_CHARS = 50_000
+MAX_SUBJECT_CHARS = 1_000
+MAX_NAME_CHARS = 200
+#: Every ticket id, on every surface: it names the LangGraph thread, appears in URLs
+#: (`/drafts/{id}`) and in idempotency keys, so no `/`, no spaces, no `..` at the start.
+TICKET_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+
+# Characters that draw nothing (zero-width, bidi controls, soft hyphen: category Cf), control
+# characters (Cc), lone surrogates (Cs) and private-use code points (Co).
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co"})
+_NAME_PUNCTUATION = frozenset(" '’.-")
+# A link or a bare domain (`evil.example.com`): a greeting must never carry one.
+_LINKISH = re.compile(r"://|\bwww\.|[^\W_]\.[^\W\d_]{2,}", re.IGNORECASE)
+
+
+def _plain_text(value: str) -> str:
+    """Refuse what no store can hold: NUL (PostgreSQL) and lone surrogates (UTF-8)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("must be valid Unicode text (a lone surrogate is not)")
+    return value
+
+
+def _text(max_length: int) -> Any:
+    return (StringConstraints(max_length=max_length), AfterValidator(_plain_text))
+
+
+# Free text every store can keep (see `_plain_text`), each with its maximum length.
+NameText = Annotated[str, *_text(MAX_NAME_CHARS)]
+EmailText = Annotated[str, *_text(320)]
+SubjectText = Annotated[str, *_text(MAX_SUBJECT_CHARS)]
+BodyText = Annotated[str, *_text(MAX_BODY_CHARS)]
+TagText = Annotated[str, *_text(100)]
+UrlText = Annotated[str, *_text(2_000)]
+StampText = Annotated[str, *_text(64)]
+
+
+def visible(text: str | None) -> bool:
+    """Whether `text` has a character that shows (not only spaces or zero-width ones)."""
+    return any(not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE
+               for ch in text or "")
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be used to greet someone, or None when it can."""
+    if len(name) > MAX_NAME_CHARS:
+        return f"must be at most {MAX_NAME_CHARS} characters"
+    if any(unicodedata.category(ch) in _INVISIBLE for ch in name):
+        return "must not contain control, zero-width or bidi characters"
+    if _LINKISH.search(name) or "@" in name:
+        return "must be a name, not a link or an e-mail address"
+    # Letters and marks of any script (Devanagari's vowel signs are marks), digits, ' . -
+    if not visible(name) or not all(unicodedata.category(ch)[0] in "LMN"
+                                    or ch in _NAME_PUNCTUATION for ch in name):
+        return "may hold only letters, digits, spaces and ' . -"
+    return None
+
+
+def usable_name(name: str | None) -> str | None:
+    """The name, stripped, when it is fit to greet someone with; else None (greet no one)."""
+    name = (name or "").strip()
+    return name if name and name_problem(name) is None else None
 
 
 class Requester(BaseModel):
@@ -32,8 +104,8 @@ class Requester(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str | None = None
-    email: str | None = None
+    name: NameText | None = None
+    email: EmailText | None = None
 
 
 class Organization(BaseModel):
@@ -41,7 +113,7 @@ class Organization(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str | None = None
+    name: NameText | None = None
     plan: Plan | None = None
 
 
@@ -51,17 +123,19 @@ class Ticket(BaseModel):
     # Unknown keys (e.g. `github`, `expected` in eval rows) are metadata, never classifier input.
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    id: str = Field(min_length=1, max_length=200)
+    id: str = Field(pattern=TICKET_ID_PATTERN, description=(
+        "Letters, digits and `._:-`, starting with a letter or digit, at most 128 "
+        f"characters ({TICKET_ID_PATTERN})"))
     source: Source = "email"
-    subject: str | None = Field(default=None, max_length=2_000)
-    body: str | None = Field(default=None, max_length=MAX_BODY_CHARS)
+    subject: SubjectText | None = None
+    body: BodyText | None = None
     requester: Requester = Field(default_factory=Requester)
     organization: Organization = Field(default_factory=Organization)
     priority: ZendeskPriority | None = None
     cs_escalated: bool = False
-    tags: list[str] = Field(default_factory=list)
-    url: str | None = None
-    created_at: str | None = None
+    tags: list[TagText] = Field(default_factory=list, max_length=50)
+    url: UrlText | None = None
+    created_at: StampText | None = None
 
     @field_validator("id", mode="before")
     @classmethod
@@ -73,9 +147,24 @@ class Ticket(BaseModel):
 
     @model_validator(mode="after")
     def _has_text(self) -> Ticket:
-        if not (self.subject or "").strip() and not (self.body or "").strip():
+        # Zero-width or control characters alone are no text: intake drops them.
+        if not visible(self.subject) and not visible(self.body):
             raise ValueError("one of `subject` or `body` must be non-empty text")
         return self
+
+    @classmethod
+    def from_integration(cls, fields: dict[str, Any]) -> Ticket:
+        """Validate a ticket an integration (Zendesk, Slack) built.
+
+        A requester name unfit to greet with is dropped (the ticket is greeted with no
+        name), since nobody can be asked to fix it.
+        """
+        requester = fields.get("requester")
+        if isinstance(requester, dict) and requester.get("name") is not None:
+            name = requester["name"]
+            fields = {**fields, "requester": {
+                **requester, "name": usable_name(name) if isinstance(name, str) else None}}
+        return cls.model_validate(fields)
 
     @property
     def text(self) -> str:
@@ -85,10 +174,30 @@ class Ticket(BaseModel):
     @property
     def first_name(self) -> str | None:
         """The requester's first name, when the ticket has a usable one."""
-        name = (self.requester.name or "").strip()
-        if not name or "@" in name:
-            return None
-        return name.split()[0]
+        name = usable_name(self.requester.name)
+        return name.split()[0] if name else None
+
+
+class RequesterIn(Requester):
+    """The requester as an API client sends it: a name unfit to greet with is refused."""
+
+    @field_validator("name")
+    @classmethod
+    def _greetable(cls, value: str | None) -> str | None:
+        problem = name_problem(value.strip()) if value and value.strip() else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class TicketIn(Ticket):
+    """`POST /tickets`' body: a Ticket whose requester name is checked, not dropped."""
+
+    requester: RequesterIn = Field(default_factory=RequesterIn)
+
+    def to_ticket(self) -> Ticket:
+        """The plain Ticket (the class the graph and its checkpoints know)."""
+        return Ticket.model_validate(self.model_dump())
 
 
 class Passage(BaseModel):

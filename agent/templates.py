@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from agent.language import LANGUAGE_NAMES
+from agent.models import usable_name
 
 DEFAULT_TEMPLATES_FILE = Path(__file__).parent / "data" / "templates.toml"
 FALLBACK_LANGUAGE = "en"
@@ -47,7 +48,13 @@ class Templates:
         return self.note[key].format_map(_Blank(values))
 
     def greeting(self, name: str | None, lang: str) -> str:
-        """Return `Hey <name>,` in `lang`, or the language's greeting with no name."""
+        """Return `Hey <name>,` in `lang`, or the language's greeting with no name.
+
+        A name unfit to greet with (a link, a secret-looking string, invisible characters)
+        gets the greeting with no name: the guards flag such text in a draft, and the
+        fallback reply must not then carry it itself.
+        """
+        name = usable_name(name)
         if name:
             return self.reply("greeting", lang, name=name)
         return self.reply("greeting_fallback", lang)

@@ -15,7 +15,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SIDEKICK_", env_file=None, extra="ignore")
 
-    env: Literal["development", "production", "test"] = "development"
+    #: `production` unless set: `serve` then refuses to start without its protections (API
+    #: tokens, the Slack signing secret, the Zendesk webhook secret). `development`, set
+    #: explicitly, starts without them and says so; `test` is production for the test suite.
+    env: Literal["development", "production", "test"] = "production"
     home: Path = Path(".sidekick")
     teams_file: Path | None = None
     corpus_dirs: list[Path] = Field(default_factory=list)
@@ -45,6 +48,10 @@ class Settings(BaseSettings):
     api_tokens: SecretStr | None = None
     #: The secret of Zendesk's webhook (signs `POST /webhooks/zendesk`).
     zendesk_webhook_secret: SecretStr | None = None
+    #: Serve `POST /webhooks/zendesk`; unset: on when a webhook secret or Zendesk is configured.
+    zendesk_webhook: bool | None = None
+    #: Largest request body the API reads (413 above it), on every route, before any auth.
+    api_max_body_bytes: int = Field(default=1_000_000, ge=1_024)
     #: Seconds the background worker sleeps when no ticket is waiting.
     worker_poll_s: float = 1.0
     #: Niceness added to the worker process of `sidekick serve`: on a busy CPU the API's
@@ -99,6 +106,13 @@ class Settings(BaseSettings):
         """The API's bearer tokens (empty when none are configured)."""
         raw = self.api_tokens.get_secret_value() if self.api_tokens else ""
         return tuple(t.strip() for t in raw.split(",") if t.strip())
+
+    @property
+    def zendesk_webhook_on(self) -> bool:
+        """Whether the API serves Zendesk's webhook (`SIDEKICK_ZENDESK_WEBHOOK`, or inferred)."""
+        if self.zendesk_webhook is not None:
+            return self.zendesk_webhook
+        return bool(self.zendesk_webhook_secret or self.zendesk_subdomain)
 
     @property
     def llm_enabled(self) -> bool:

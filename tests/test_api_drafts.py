@@ -143,12 +143,13 @@ def test_a_crash_between_send_and_record_sends_once(api, waiting):
     context = runtime.desk.service.context
     crashing = _CrashAfterSend(context.outbox)
     context.outbox = crashing
-    with pytest.raises(RuntimeError, match="killed"):
-        api.post(f"/drafts/{waiting}/approve", json={"by": "hero", "version": 1})
-    assert api.get("/tickets/dr-1").json()["status"] == "deciding"
+    response = api.post(f"/drafts/{waiting}/approve", json={"by": "hero", "version": 1})
+    assert response.status_code == 502 and "RuntimeError" in response.json()["detail"]
+    assert api.get("/tickets/dr-1").json()["status"] == "failed"
     assert len(_deliveries(api)) == 1
-    # The next start finishes the decision; the idempotency key makes the resend a no-op.
-    runtime.worker.recover()
+    # The retry finishes the decision; the idempotency key makes the resend a no-op.
+    assert api.post("/tickets/dr-1/retry").json()["status"] == "deciding"
+    runtime.worker.sweep()
     assert crashing.calls == 2
     assert api.get("/tickets/dr-1").json()["status"] == "delivered"
     assert len(_deliveries(api)) == 1

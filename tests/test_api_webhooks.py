@@ -60,7 +60,7 @@ def test_a_signed_but_malformed_ticket_is_422_naming_the_field(api):
     event = {**EVENT, "detail": {**EVENT["detail"], "id": None}}
     response = _post(api, event)
     assert response.status_code == 422
-    assert ["body", "id"] in [e["loc"] for e in response.json()["detail"]]
+    assert ["body", "detail", "id"] in [e["loc"] for e in response.json()["detail"]]
 
 
 def test_other_events_are_acknowledged_and_ignored(api):

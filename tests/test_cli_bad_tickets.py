@@ -36,6 +36,14 @@ CASES = {
     "not an object": (b'["just", "strings"]', "must be a JSON object"),
     "invalid json": (b'{"id": "t-1", "body": ', "invalid JSON"),
     "invalid utf-8": (b'{"id": "t-1", "body": "caf\xe9"}', "not valid UTF-8"),
+    "id with a slash": (b'{"id": "a/b", "body": "hi"}', "`id`"),
+    "id climbing up": (b'{"id": "../x", "body": "hi"}', "`id`"),
+    "id too long": (b'{"id": "' + b"x" * 129 + b'", "body": "hi"}', "`id`"),
+    "only zero-width text": ('{"id": "t-1", "subject": "\u200b", "body": "\u200d"}'.encode(),
+                             "`subject/body`"),
+    "a lone surrogate": (b'{"id": "t-1", "body": "a\\ud800"}', "`body`"),
+    "a NUL character": (b'{"id": "t-1", "body": "a\\u0000"}', "`body`"),
+    "subject too long": (b'{"id": "t-1", "subject": "' + b"s" * 1001 + b'"}', "`subject`"),
 }
 
 

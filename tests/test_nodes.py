@@ -34,7 +34,7 @@ def ticket(**fields) -> Ticket:
 
 def test_intake_drops_quoted_replies_and_control_characters():
     body = "It fails.\r\n\r\n\r\n\r\nOn Mon, Bob wrote:\n> old"
-    raw = ticket(subject="Flags\x00 broken", body=body)
+    raw = ticket(subject="Flags\x07 broken", body=body)  # NUL itself is refused (models)
     out = intake({"ticket": raw})
     assert out["ticket"].subject == "Flags broken"
     assert out["ticket"].body == "It fails."

@@ -58,10 +58,28 @@ class ChannelOutbox:
 
     def __init__(self, ledger: Ledger, *, zendesk: ZendeskClient | None = None,
                  github: GitHubClient | None = None, slack: WebClient | None = None,
-                 cs_channel: str | None = None) -> None:
+                 cs_channel: str | None = None,
+                 origin_of: Callable[[str], dict[str, Any] | None] | None = None) -> None:
         self.ledger = ledger
         self.zendesk, self.github, self.slack = zendesk, github, slack
         self.cs_channel = cs_channel
+        self.origin_of = origin_of
+
+    def _targets(self, ticket_id: str) -> tuple[int | None, tuple[str, str] | None]:
+        """The Zendesk ticket and the Slack thread the reply goes to (each maybe None).
+
+        TRICKY: with `origin_of` (what the API wires: the channel recorded at intake) the
+        id's shape is never read, since an API client chooses its ids. Without it (a
+        caller whose ids all come from its own integration) the id is parsed as before.
+        """
+        if self.origin_of is None:
+            return zendesk_id(ticket_id), parse_slack_ticket_id(ticket_id)
+        origin = self.origin_of(ticket_id) or {}
+        if origin.get("channel") == "zendesk" and origin.get("zendesk_id") is not None:
+            return int(origin["zendesk_id"]), None
+        if origin.get("channel") == "slack" and origin.get("thread_ts"):
+            return None, (str(origin["slack_channel"]), str(origin["thread_ts"]))
+        return None, None
 
     def deliver(self, *, key: str, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Run every side effect the payload calls for; a repeated key sends nothing again."""
@@ -88,14 +106,14 @@ class ChannelOutbox:
         if self.github and issue.get("action") in ("create", "link"):
             results["github"] = once("github", lambda: self._github(key, ticket_id, payload))
             body = with_issue_url(body, issue["action"], results["github"].get("url"))
-        zid, zendesk = zendesk_id(ticket_id), self.zendesk
+        (zid, thread), zendesk = self._targets(ticket_id), self.zendesk
         if zendesk is not None and zid is not None:
             public, status = bool(payload.get("public", True)), payload.get("status_after")
             results["zendesk_comment"] = once(
                 "zendesk-comment", lambda: self._zendesk_comment(zid, body, public))
             if status:
                 results["status"] = once("status", lambda: zendesk.set_status(zid, status))
-        thread, slack, cs = parse_slack_ticket_id(ticket_id), self.slack, self.cs_channel
+        slack, cs = self.slack, self.cs_channel
         if slack is not None and thread:
             results["slack"] = once("slack", lambda: post_once(
                 slack, thread[0], body, key=f"{key}:slack", thread_ts=thread[1]))

@@ -24,6 +24,7 @@ from agent.conversation import Message
 from agent.decisions import Decision, StaleDraft
 from agent.models import Ticket, TriageResult
 from agent.teams import Teams
+from app.api import origin
 from app.store import repo
 from app.store.models import utcnow
 
@@ -93,10 +94,13 @@ class Desk:
                 self._service = self.build_service()
             return self._service
 
-    def accept(self, ticket: Ticket) -> bool:
-        """Store the ticket for the worker; False when its id was accepted before."""
+    def accept(self, ticket: Ticket, origin: dict[str, Any] | None = None) -> bool:
+        """Store the ticket for the worker; False when its id was accepted before.
+
+        `origin` is where an approved reply goes (app/api/origin.py); none: the API's own.
+        """
         with self.sessions.begin() as session:
-            created = repo.accept_ticket(session, ticket)
+            created = repo.accept_ticket(session, ticket, origin)
         if created:
             self._wake_worker()
         return created
@@ -121,8 +125,8 @@ class Desk:
             created = repo.add_message(session, ticket_id, message)
             moved = created and _needs_answer(message) and repo.move(
                 session, ticket_id, frm=repo.ANSWERABLE_STATUSES, to="accepted")
-        if moved and self.on_accept:
-            self.on_accept()
+        if moved:
+            self._wake_worker()
         return created
 
     def _requeue_if_unread(self, ticket_id: str, result: TriageResult) -> None:
@@ -138,8 +142,14 @@ class Desk:
                       if m.id not in read and _needs_answer(m)]
             moved = bool(unread) and repo.move(session, ticket_id,
                                                frm=repo.ANSWERABLE_STATUSES, to="accepted")
-        if moved and self.on_accept:
-            self.on_accept()
+        if moved:
+            self._wake_worker()
+
+    def origin(self, ticket_id: str) -> dict[str, Any] | None:
+        """Where the ticket came from, as its intake recorded it (None: unknown ticket)."""
+        with self.sessions() as session:
+            row = repo.get_ticket(session, ticket_id)
+            return origin.recorded(row.payload) if row else None
 
     def claim(self, ticket_id: str) -> bool:
         """Take an accepted ticket for triage; False when someone else took it."""
@@ -333,6 +343,17 @@ class Desk:
             self.on_accept()
         except Exception:  # noqa: BLE001 - the row is committed; the next poll finds it
             log.exception("could not wake the worker")
+
+    def fail_decision(self, ticket_id: str, exc: BaseException) -> str:
+        """Mark a decision that failed in its request `failed` (retryable); its status now.
+
+        A decision that never reached the checkpoint went back to `awaiting_review`
+        (`settle`) and stays there: it can simply be taken again.
+        """
+        self.fail(ticket_id, "deciding", exc)
+        with self.sessions() as session:
+            row = repo.get_ticket(session, ticket_id)
+            return row.status if row else "gone"
 
     def fail(self, ticket_id: str, frm: str, exc: BaseException) -> None:
         """Mark a ticket `failed` with the error (a retry puts it back)."""

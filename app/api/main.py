@@ -13,7 +13,10 @@ from sqlalchemy import Engine
 
 from agent.context import Context
 from agent.teams import load_teams
+from app.api import errors
 from app.api.desk import Desk
+from app.api.limits import FrontDoor
+from app.api.security import InsecureConfig, check_security, warning_block
 from app.api.wiring import add_slack_route, announce_drafts, channel_outbox, start_slack
 from app.api.zendesk_poll import view_poller
 from app.settings import Settings, get_settings
@@ -22,19 +25,6 @@ from app.worker import Worker
 from app.worker_process import WorkerProcess
 
 log = logging.getLogger("sidekick.api")
-
-
-class InsecureConfig(RuntimeError):
-    """The server would start without authentication outside development."""
-
-
-def check_security(settings: Settings) -> None:
-    """Refuse to serve without API tokens unless SIDEKICK_ENV=development."""
-    if not settings.api_token_list and settings.env != "development":
-        raise InsecureConfig(
-            "SIDEKICK_API_TOKENS is empty: set one or more comma-separated bearer tokens "
-            f"(or SIDEKICK_ENV=development to serve without auth); SIDEKICK_ENV={settings.env}"
-        )
 
 
 @dataclass
@@ -87,7 +77,7 @@ def open_runtime(settings: Settings, *, context: Context | None = None,
 
                 saver = stack.enter_context(open_checkpointer(settings, url))
                 ctx = replace(context or build_context(settings),
-                              outbox=channel_outbox(settings, outbox))
+                              outbox=channel_outbox(settings, outbox, origin_of=desk.origin))
                 return TriageService(graph=build_graph(saver), context=ctx)
 
             teams = context.teams if context is not None else load_teams(settings.teams_file)
@@ -115,7 +105,9 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     from app.api.routes import drafts, health, messages, queue, tickets, zendesk_webhook
 
     settings = settings or get_settings()
-    check_security(settings)
+    missing = check_security(settings)
+    if missing:
+        log.warning("\n%s", warning_block(missing))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -151,7 +143,16 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for module in (health, tickets, messages, queue, drafts, zendesk_webhook):
+    for module in (health, tickets, messages, queue, drafts):
         app.include_router(module.router)
+    if settings.zendesk_webhook_on:
+        app.include_router(zendesk_webhook.router)
     slack = add_slack_route(app, settings)
+    errors.install(app)
+    app.add_middleware(
+        FrontDoor, max_body_bytes=settings.api_max_body_bytes, tokens=settings.api_token_list,
+        protected=tuple(r.prefix for r in (tickets.router, queue.router, drafts.router)))
     return app
+
+
+__all__ = ["InsecureConfig", "Runtime", "check_security", "create_app", "open_runtime"]

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -26,8 +27,13 @@ def slack_configured(settings: Settings) -> bool:
     return bool(settings.slack_bot_token and settings.slack_signing_secret)
 
 
-def channel_outbox(settings: Settings, ledger: StoreOutbox) -> Any:
-    """The graph's outbox: the real channels over the ledger, or the ledger alone."""
+def channel_outbox(settings: Settings, ledger: StoreOutbox,
+                   origin_of: Callable[[str], dict[str, Any] | None] | None = None) -> Any:
+    """The graph's outbox: the real channels over the ledger, or the ledger alone.
+
+    `origin_of` gives each ticket's recorded origin (`Desk.origin`): only a ticket that came
+    from Zendesk (or Slack) is answered there.
+    """
     zendesk = github = slack = None
     if settings.zendesk_subdomain and settings.zendesk_email and settings.zendesk_token:
         from tools.zendesk import make_zendesk
@@ -46,7 +52,8 @@ def channel_outbox(settings: Settings, ledger: StoreOutbox) -> Any:
     from tools.channels import ChannelOutbox
 
     return ChannelOutbox(ledger, zendesk=zendesk, github=github, slack=slack,
-                         cs_channel=settings.slack_cs_channel)
+                         cs_channel=settings.slack_cs_channel,
+                         origin_of=origin_of or (lambda ticket_id: None))
 
 
 def add_slack_route(app: FastAPI, settings: Settings) -> bool:
@@ -80,12 +87,13 @@ class _LazyService:
 
 def start_slack(app: FastAPI, settings: Settings, desk: Desk) -> None:
     """Build the Bolt app on this process's desk."""
-    from app.slack.app import ThreadedSlackHandler, build_slack_app, ticket_sink
+    from app.api.origin import SlackIntake
+    from app.slack.app import ThreadedSlackHandler, build_slack_app
     from tools.slack import make_slack_client
 
     client = make_slack_client(settings)
     bolt = build_slack_app(settings, _LazyService(desk),  # type: ignore[arg-type]
-                           sink=ticket_sink(desk.accept), escalations=desk,
+                           sink=SlackIntake(desk), escalations=desk,
                            decide=desk.decide, client=client, teams=desk.teams,
                            engine=app.state.runtime.engine)
     app.state.slack_handler = ThreadedSlackHandler(bolt)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from agent.conversation import Message
 from agent.models import Ticket
+from app.api import origin
 from app.api.desk import Desk
 from app.store import repo
 from tools.zendesk import zendesk_id
@@ -47,13 +48,14 @@ class ViewPoller:
         updated: dict[str, str] = {}
         for fields in self.client.poll(self.views, seen=self._known, updated=updated):
             try:
-                ticket = Ticket.model_validate(fields)
+                ticket = Ticket.from_integration(fields)
             except ValidationError as exc:  # e.g. no subject and no body: nothing to triage
                 log.warning("Zendesk ticket %s skipped: %s", fields.get("id"),
                             "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
                                       for e in exc.errors()))
                 continue
-            if self.desk.accept(ticket):
+            # The id is the poller's own `zd-<Zendesk id>`, made from the ticket it read.
+            if self.desk.accept(ticket, origin=origin.zendesk(int(ticket.id[3:]))):
                 accepted.append(ticket.id)
         if accepted:
             log.info("accepted %d ticket(s) from the Zendesk views", len(accepted))

@@ -72,7 +72,8 @@ async def _poll(client, accepted: dict[str, float], ready: dict[str, float],
     """
     while time.perf_counter() < deadline and len(ready) < len(accepted):
         try:
-            response = await client.get("/queue", params={"status": "awaiting_review"})
+            response = await client.get("/queue", params={"status": "awaiting_review",
+                                                           "limit": 500})
             items = response.json() if response.status_code == 200 else []
         except Exception:  # noqa: BLE001 - the next round retries
             items = []

@@ -49,11 +49,14 @@ def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM, then drain the worker and exit 0."""
     import uvicorn
 
-    from app.api.main import InsecureConfig, create_app
+    from app.api.main import InsecureConfig, check_security, create_app
     from app.settings import get_settings
 
     settings = get_settings()
     try:
+        # Refuses without tokens or secrets outside development; in development it still
+        # refuses a non-loopback --host without tokens (create_app prints the WARNING block).
+        check_security(settings, host=args.host)
         app = create_app(settings, worker_process=True)
     except InsecureConfig as exc:
         raise UsageError(str(exc)) from None

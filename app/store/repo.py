@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -51,12 +51,16 @@ def _parse_time(value: str | None) -> datetime | None:
         return None
 
 
-def accept_ticket(session: Session, ticket: Ticket) -> bool:
-    """Store a new ticket as `accepted`; False (and nothing changed) when the id exists."""
+def accept_ticket(session: Session, ticket: Ticket,
+                  origin: dict[str, Any] | None = None) -> bool:
+    """Store a new ticket as `accepted`; False (and nothing changed) when the id exists.
+
+    `origin` (see app/api/origin.py) is kept beside the ticket's fields in the payload.
+    """
     values = {
         "id": ticket.id,
         "source": ticket.source,
-        "payload": ticket.model_dump(mode="json"),
+        "payload": {**ticket.model_dump(mode="json"), "origin": origin or {"channel": "api"}},
         "status": "accepted",
         "priority": priority_for(ticket).priority,
         "created_at": _parse_time(ticket.created_at),
@@ -198,23 +202,27 @@ def decisions(session: Session, ticket_id: str) -> list[DecisionRow]:
     return list(session.scalars(stmt))
 
 
-def open_queue(session: Session, *, team: str | None = None, status: str | None = None
+def open_queue(session: Session, *, team: str | None = None, status: str | None = None,
+               limit: int | None = None, offset: int = 0
                ) -> list[tuple[TicketRow, dict[str, Any] | None]]:
-    """Open tickets (or those in `status`) in the handbook's order, oldest first within one."""
+    """Open tickets (or those in `status`) in the handbook's order, oldest first within one.
+
+    Ordered in SQL, so a page (`limit` rows from `offset`) is read without the rest.
+    """
+    rank = case({p: i for i, p in enumerate(PRIORITY_ORDER)}, value=TicketRow.priority,
+                else_=len(PRIORITY_ORDER))
     stmt = select(TicketRow, TriageResultRow.result).outerjoin(
         TriageResultRow, TriageResultRow.ticket_id == TicketRow.id
-    )
+    ).order_by(rank, func.coalesce(TicketRow.created_at, TicketRow.received_at), TicketRow.id)
     if status:
         stmt = stmt.where(TicketRow.status == status)
     else:
         stmt = stmt.where(TicketRow.status.in_(OPEN_STATUSES))
     if team:
         stmt = stmt.where(TicketRow.team == team)
-    rows = [(row, result) for row, result in session.execute(stmt)]
-    rank = {p: i for i, p in enumerate(PRIORITY_ORDER)}
-    rows.sort(key=lambda pair: (rank.get(pair[0].priority, len(rank)),
-                                 pair[0].created_at or pair[0].received_at, pair[0].id))
-    return rows
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    return [(row, result) for row, result in session.execute(stmt)]
 
 
 #: A ticket in one of these statuses goes back to work when a message needs an answer.

@@ -8,6 +8,7 @@ compared in that same UPDATE: a decision on a draft a re-draft replaced gets 409
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Response, status
@@ -16,10 +17,16 @@ from pydantic import BaseModel, Field, StrictInt, ValidationError
 from agent.decisions import Decision, StaleDraft, VersionRequired
 from agent.models import TriageResult
 from app.api.deps import Authorized, DeskDep, SessionDep
+from app.api.errors import DeliveryFailed, responses
 from app.api.versions import decision_version, draft_etag, stale_answer, version_required
 from app.store import repo
 
-router = APIRouter(prefix="/drafts", tags=["drafts"], dependencies=[Authorized])
+log = logging.getLogger("sidekick.api")
+
+router = APIRouter(prefix="/drafts", tags=["drafts"], dependencies=[Authorized],
+                   responses=responses(401, 404, 413, 422))
+#: What each decision may answer besides 200 and the router's own.
+DECIDE_ERRORS = responses(409, 428, 502)
 
 
 class Approve(BaseModel):
@@ -92,6 +99,18 @@ def _decision(**fields: Any) -> Decision:
         ]) from None
 
 
+def _delivery_failed(desk: DeskDep, ticket_id: str, decision: Decision,
+                     exc: Exception) -> DeliveryFailed:
+    now = desk.fail_decision(ticket_id, exc)
+    # Failed: retry it. Back in review: decide again. Else the worker's sweep finished (or
+    # holds) it meanwhile: watch its status.
+    retry = {"failed": f"POST /tickets/{ticket_id}/retry",
+             "awaiting_review": f"POST /drafts/{ticket_id}/{decision.action}"}.get(
+                 now, f"GET /tickets/{ticket_id}")
+    return DeliveryFailed(ticket_id, now, retry, f"the {decision.action} of ticket "
+                          f"{ticket_id} failed ({type(exc).__name__}); it is {now}")
+
+
 def _decide(desk: DeskDep, ticket_id: str, decision: Decision) -> Any:
     # Imported here: app.service loads LangGraph, which the API needs only to decide.
     from app.service import NotAwaitingReview, UnknownTicket
@@ -109,6 +128,9 @@ def _decide(desk: DeskDep, ticket_id: str, decision: Decision) -> Any:
     except ValueError as exc:  # a team outside the taxonomy
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
             "loc": ["body", "team"], "msg": str(exc), "type": "value_error"}]) from None
+    except Exception as exc:  # a channel failed (Zendesk down, ...): the client can retry
+        log.exception("the %s of ticket %s failed", decision.action, ticket_id)
+        raise _delivery_failed(desk, ticket_id, decision, exc) from None
     with desk.sessions() as session:
         row = repo.get_ticket(session, ticket_id)
         row_status = row.status if row else result.status
@@ -120,7 +142,7 @@ def _decide(desk: DeskDep, ticket_id: str, decision: Decision) -> Any:
                        result=result, delivery=delivery)
 
 
-@router.post("/{ticket_id}/approve")
+@router.post("/{ticket_id}/approve", responses=DECIDE_ERRORS)
 def approve_draft(ticket_id: str, desk: DeskDep, if_match: IfMatch = None,
                   body: Approve | None = None) -> DecisionOut:
     """Send the draft version named; a second approve gets 409 and sends nothing."""
@@ -129,7 +151,7 @@ def approve_draft(ticket_id: str, desk: DeskDep, if_match: IfMatch = None,
     return _decide(desk, ticket_id, _decision(action="approve", by=body.by, version=version))
 
 
-@router.post("/{ticket_id}/edit")
+@router.post("/{ticket_id}/edit", responses=DECIDE_ERRORS)
 def edit_draft(ticket_id: str, body: Edit, desk: DeskDep, if_match: IfMatch = None
                ) -> DecisionOut:
     """Send the given text instead of the draft version named."""
@@ -138,7 +160,7 @@ def edit_draft(ticket_id: str, body: Edit, desk: DeskDep, if_match: IfMatch = No
                                               version=version))
 
 
-@router.post("/{ticket_id}/reassign")
+@router.post("/{ticket_id}/reassign", responses=DECIDE_ERRORS)
 def reassign_draft(ticket_id: str, body: Reassign, desk: DeskDep, if_match: IfMatch = None
                    ) -> DecisionOut:
     """Re-draft for another team (422 naming `team` when it is not in the taxonomy)."""
@@ -147,7 +169,7 @@ def reassign_draft(ticket_id: str, body: Reassign, desk: DeskDep, if_match: IfMa
                                               version=version))
 
 
-@router.post("/{ticket_id}/reject")
+@router.post("/{ticket_id}/reject", responses=DECIDE_ERRORS)
 def reject_draft(ticket_id: str, body: Reject, desk: DeskDep, if_match: IfMatch = None
                  ) -> DecisionOut:
     """Send nothing, and record why."""

@@ -5,20 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
 
 from agent.policy import ResponseState, response_state
 from app.api.deps import Authorized, DeskDep, SessionDep
+from app.api.errors import responses
 from app.store import repo
 from app.store.models import TicketRow, as_utc, utcnow
 
-router = APIRouter(prefix="/queue", tags=["queue"], dependencies=[Authorized])
+router = APIRouter(prefix="/queue", tags=["queue"], dependencies=[Authorized],
+                   responses=responses(401, 413, 422))
 
 TicketStatus = Literal[
     "accepted", "triaging", "awaiting_review", "deciding", "delivered", "rejected", "failed"
 ]
 SUMMARY_CHARS = 160
+#: Tickets per page of `GET /queue`, by default and at most.
+PAGE, MAX_PAGE = 100, 500
 
 
 class QueueItem(BaseModel):
@@ -58,19 +62,38 @@ def _item(row: TicketRow, result: dict | None) -> QueueItem:
     )
 
 
-@router.get("")
+def _next_link(request: Request, offset: int) -> str:
+    """The `Link` header value of the next page (same filters, the next offset)."""
+    url = request.url.include_query_params(offset=offset)
+    return f'<{url.path}?{url.query}>; rel="next"'
+
+
+@router.get("", responses={200: {"description": "one page of the queue", "headers": {
+    "Link": {"description": '`</queue?...&offset=N>; rel="next"` when there is a next page',
+             "schema": {"type": "string"}}}}})
 def read_queue(
+    request: Request,
+    response: Response,
     session: SessionDep,
     desk: DeskDep,
     team: Annotated[str | None, Query(description="only this team's tickets")] = None,
     status_: Annotated[TicketStatus | None, Query(alias="status",
                                                  description="only tickets in this status")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="tickets per page")] = PAGE,
+    offset: Annotated[int, Query(ge=0, description="tickets to skip (from `Link`)")] = 0,
 ) -> list[QueueItem]:
-    """Open tickets: urgent (CS-escalated), high, normal, community, low; oldest first."""
+    """Open tickets: urgent (CS-escalated), high, normal, community, low; oldest first.
+
+    One page of `limit` tickets from `offset`; when there are more, the `Link` header
+    (`rel="next"`) is the URL of the next page.
+    """
     if team is not None and team not in desk.teams:
         known = ", ".join(desk.teams.slugs)
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
             "loc": ["query", "team"], "msg": f"unknown team {team!r}; known teams: {known}",
             "type": "value_error"}])
-    return [_item(row, result) for row, result in repo.open_queue(session, team=team,
-                                                                   status=status_)]
+    # One row more than the page tells whether there is a next page, without a count.
+    rows = repo.open_queue(session, team=team, status=status_, limit=limit + 1, offset=offset)
+    if len(rows) > limit:
+        response.headers["Link"] = _next_link(request, offset + limit)
+    return [_item(row, result) for row, result in rows[:limit]]

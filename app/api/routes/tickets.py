@@ -6,18 +6,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
-from agent.models import ConversationEntry, Ticket, TurnRecord
+from agent.models import ConversationEntry, Ticket, TicketIn, TurnRecord
+from app.api import origin
 from app.api.audit import audit_lines, conversation_of
 from app.api.deps import Authorized, DeskDep, SessionDep
 from app.api.desk import NotFailed
+from app.api.errors import responses
 from app.store import repo
 
-router = APIRouter(prefix="/tickets", tags=["tickets"], dependencies=[Authorized])
+router = APIRouter(prefix="/tickets", tags=["tickets"], dependencies=[Authorized],
+                   responses=responses(401, 413, 422))
 
 
 class Accepted(BaseModel):
@@ -53,23 +56,24 @@ class TicketStatus(BaseModel):
     audit: list[str] = Field(default_factory=list)
 
 
-def accept(desk: DeskDep, ticket: Ticket) -> Accepted:
-    """Accept a validated ticket (shared with the webhooks)."""
-    created = desk.accept(ticket)
+def accept(desk: DeskDep, ticket: Ticket, where: dict[str, Any] | None = None) -> Accepted:
+    """Accept a validated ticket (shared with the webhooks); `where` is its origin."""
+    created = desk.accept(ticket, origin=where or origin.API)
     return Accepted(id=ticket.id, duplicate=not created)
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
-def create_ticket(ticket: Ticket, desk: DeskDep) -> Accepted:
+def create_ticket(ticket: TicketIn, desk: DeskDep) -> Accepted:
     """Accept a ticket and answer at once; the worker triages it in the background.
 
     The same id posted twice is one ticket: the second post is accepted again and changes
-    nothing.
+    nothing. Its approved reply is recorded by the API's own outbox only, whatever the id
+    looks like: replies reach Zendesk or Slack only for tickets that came from there.
     """
-    return accept(desk, ticket)
+    return accept(desk, ticket.to_ticket())
 
 
-@router.get("/{ticket_id}")
+@router.get("/{ticket_id}", responses=responses(404))
 def read_ticket(ticket_id: str, session: SessionDep) -> TicketStatus:
     """The ticket's status (404 when unknown)."""
     row = repo.get_ticket(session, ticket_id)
@@ -83,7 +87,8 @@ def read_ticket(ticket_id: str, session: SessionDep) -> TicketStatus:
                         audit=audit_lines(trail, repo.decisions(session, ticket_id)))
 
 
-@router.post("/{ticket_id}/retry", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/{ticket_id}/retry", status_code=status.HTTP_202_ACCEPTED,
+             responses=responses(404, 409))
 def retry_ticket(ticket_id: str, desk: DeskDep) -> Requeued:
     """Re-queue a failed ticket (404 unknown, 409 when it has not failed).
 

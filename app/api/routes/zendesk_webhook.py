@@ -20,10 +20,14 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from agent.models import Ticket
+from app.api import origin
 from app.api.deps import DeskDep, SettingsDep
+from app.api.errors import ErrorOut, responses
 from app.api.routes.tickets import Accepted, accept
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses={
+    **responses(413, 422), 401: {"description": "missing or invalid Zendesk signature",
+                                 "model": ErrorOut}})
 
 SIGNATURE = "X-Zendesk-Webhook-Signature"
 TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
@@ -50,22 +54,52 @@ def _priority(value: Any) -> str | None:
         else None
 
 
+def _invalid(loc: tuple[str, ...], msg: str, kind: str = "value_error") -> RequestValidationError:
+    return RequestValidationError([{"loc": ("body", *loc), "msg": msg, "type": kind}])
+
+
+def _object(parent: dict[str, Any], key: str, where: tuple[str, ...]) -> dict[str, Any]:
+    """`parent[key]` when it is a JSON object (absent or null: empty); else a 422 naming it."""
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _invalid((*where, key), "must be a JSON object", "dict_type")
+    return value
+
+
+def zendesk_ticket_id(detail: dict[str, Any], where: tuple[str, ...]) -> int:
+    """The Zendesk ticket's numeric id (a 422 naming `id` when it is missing or not a number)."""
+    raw = detail.get("id")
+    text = str(raw).strip() if isinstance(raw, int | str) and not isinstance(raw, bool) else ""
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise _invalid((*where, "id"), "must be the Zendesk ticket's numeric id")
+    return int(text)
+
+
 def ticket_fields(payload: dict[str, Any]) -> dict[str, Any]:
-    """Map a Zendesk webhook payload to the Ticket contract's fields (not validated yet)."""
+    """Map a Zendesk webhook payload to the Ticket contract's fields (not validated yet).
+
+    Raises:
+        RequestValidationError: a part of the payload that must be an object is not, or
+            the ticket has no numeric id (each naming the field).
+
+    """
     if "detail" in payload:  # event webhook
-        detail = payload.get("detail") or {}
+        where: tuple[str, ...] = ("detail",)
+        detail = _object(payload, "detail", ())
         requester: dict[str, Any] = {}
         organization: dict[str, Any] = {}
         body, url = detail.get("description"), None
     else:  # trigger webhook with a JSON body of our own making
-        detail = payload.get("ticket") or {}
-        requester = detail.get("requester") or {}
-        organization = detail.get("organization") or {}
+        where = ("ticket",)
+        detail = _object(payload, "ticket", ())
+        requester = _object(detail, "requester", where)
+        organization = _object(detail, "organization", where)
         body, url = detail.get("description") or detail.get("body"), detail.get("url")
-    raw_id = detail.get("id")
     tags = detail.get("tags") or []
     return {
-        "id": f"zd-{raw_id}" if raw_id not in (None, "") else None,
+        "id": f"zd-{zendesk_ticket_id(detail, where)}",
         "source": "zendesk",
         "subject": detail.get("subject"),
         "body": body,
@@ -96,25 +130,26 @@ async def receive_zendesk(request: Request, desk: DeskDep, settings: SettingsDep
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid Zendesk webhook signature")
     try:
         payload = json.loads(body)
-    except ValueError:
-        raise RequestValidationError([{"loc": ["body"], "msg": "body is not JSON",
-                                       "type": "json_invalid"}]) from None
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python parses
+        raise RequestValidationError([{"loc": ["body"], "msg": "body is not JSON (or is "
+                                       "nested too deep)", "type": "json_invalid"}]) from None
     if not isinstance(payload, dict):
         raise RequestValidationError([{"loc": ["body"], "msg": "must be a JSON object",
                                        "type": "dict_type"}])
     if payload.get("type") not in (None, CREATED_EVENT):
         # Another event the webhook is subscribed to: acknowledged (no retry), not a ticket.
         return Ignored(type=str(payload.get("type")))
+    fields = ticket_fields(payload)
     try:
-        ticket = Ticket.model_validate(ticket_fields(payload))
+        ticket = Ticket.from_integration(fields)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
-    return await _accept_in_thread(desk, ticket)
+    return await _accept_in_thread(desk, ticket, origin.zendesk(int(ticket.id[3:])))
 
 
-async def _accept_in_thread(desk: DeskDep, ticket: Ticket) -> Accepted:
+async def _accept_in_thread(desk: DeskDep, ticket: Ticket, where: dict[str, Any]) -> Accepted:
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(accept, desk, ticket)
+    return await run_in_threadpool(accept, desk, ticket, where)
