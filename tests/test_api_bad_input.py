@@ -118,5 +118,5 @@ def test_an_api_slack_shaped_id_with_a_non_numeric_ts_is_just_an_id(api):
     ticket = {**TICKET, "id": "slack-C1-notats"}
     assert api.post("/tickets", json=ticket).status_code == 202
     assert runtime_of(api).worker.drain() == ["slack-C1-notats"]
-    response = api.post("/drafts/slack-C1-notats/approve")
+    response = api.post("/drafts/slack-C1-notats/approve", json={"version": 1})
     assert response.status_code == 200 and response.json()["status"] == "delivered"

@@ -49,7 +49,7 @@ def client(api_settings, warm_context, world):
 
 def _approve(client, ticket_id: str) -> dict:
     assert runtime_of(client).worker.drain() == [ticket_id]
-    response = client.post(f"/drafts/{ticket_id}/approve", json={"by": "hero"})
+    response = client.post(f"/drafts/{ticket_id}/approve", json={"by": "hero", "version": 1})
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "delivered"
     return response.json()

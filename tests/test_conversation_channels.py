@@ -100,3 +100,117 @@ def test_an_agent_answering_in_zendesk_supersedes_the_waiting_draft(
         from app.store import repo
         with Session(runtime.engine) as session:
             assert repo.get_ticket(session, "zd-4901").status == "superseded"
+
+
+# --- the event webhook: ticket.created, then ticket.comment_added ---
+
+def _signed(client, event: dict) -> int:
+    import json
+
+    from db_fixtures import WEBHOOK_SECRET
+
+    from app.api.routes.zendesk_webhook import SIGNATURE, TIMESTAMP, sign
+
+    body = json.dumps(event).encode()
+    stamp = "2026-11-26T01:00:00Z"
+    return client.post("/webhooks/zendesk", content=body, headers={
+        SIGNATURE: sign(WEBHOOK_SECRET, stamp, body), TIMESTAMP: stamp,
+        "Content-Type": "application/json"})
+
+
+def _event(kind: str, detail: dict, event: dict, event_id: str) -> dict:
+    return {"type": f"zen:event-type:ticket.{kind}", "account_id": 1, "id": event_id,
+            "time": "2026-11-26T01:00:00Z", "zendesk_event_version": "2022-11-06",
+            "subject": f"zen:ticket:{detail['id']}", "detail": detail, "event": event}
+
+
+DETAIL = {"id": "4901", "subject": "Session recordings are blank", "requester_id": "5",
+          "description": "Every replay shows a blank screen since yesterday.",
+          "priority": "NORMAL", "status": "NEW"}
+
+
+def test_webhook_comment_events_follow_up_once_each(settings, warm_context, zd):
+    from db_fixtures import TOKEN, runtime_of
+    from fastapi.testclient import TestClient
+
+    from app.api.main import create_app
+
+    settings = settings.model_copy(update={"zendesk_views": {}})
+    app = create_app(settings, context=warm_context, start_worker=False)
+    with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        runtime = runtime_of(client)
+        assert _signed(client, _event("created", DETAIL, {}, "e1")).status_code == 202
+        runtime.worker.drain()
+        approve(runtime, "zd-4901")
+        comment = {"comment": {"id": "9001", "body": "posthog-js 1.160.0, Chrome 120.",
+                               "is_public": True,
+                               "author": {"id": "5", "is_staff": False, "name": "Ada"}}}
+        answers = [_signed(client, _event("comment_added", DETAIL, comment, f"e{n}"))
+                   for n in (2, 3, 4)]  # Zendesk redelivers
+        assert [a.status_code for a in answers] == [202, 202, 202]
+        assert [a.json()["message_duplicate"] for a in answers] == [False, True, True]
+        assert runtime.worker.drain() == ["zd-4901"]
+        follow = runtime.desk.service.get("zd-4901")
+        assert follow.turn == 2 and [e.id for e in follow.conversation].count(
+            "zd-comment-9001") == 1
+        approve(runtime, "zd-4901")
+        assert len([c for c in zd.posted_comments(4901) if c["author_id"] == API_USER]) == 2
+        bad = {"comment": {"id": "x", "body": "hi", "author": {"id": "5"}}}
+        response = _signed(client, _event("comment_added", DETAIL, bad, "e5"))
+        assert response.status_code == 422 and "comment" in response.text
+
+
+# --- Slack: a 🎫 thread, then the customer's reply in the thread ---
+
+def test_a_reply_in_a_ticket_thread_gets_a_follow_up_and_two_replies_in_the_thread(
+        api_settings, warm_context):
+    from db_fixtures import TOKEN, runtime_of
+    from fakes.slack_server import FakeSlack
+    from fastapi.testclient import TestClient
+    from slack_helpers import CS, HERO, SECRET, event_callback, post_event, wait_for
+
+    from app.api.main import create_app
+
+    slack_token = "xoxb-test"
+    with FakeSlack(slack_token) as slack:
+        slack.add_user("UCUST", "Cory Customer")
+        teams = warm_context.teams
+        settings = api_settings.model_copy(update={
+            "slack_bot_token": SecretStr(slack_token), "slack_signing_secret": SecretStr(SECRET),
+            "slack_api_url": slack.api_url, "slack_customer_channels": ["CCUST"],
+            "slack_team_channels": {t.slug: f"C{t.slug.upper().replace('-', '')}"
+                                    for t in teams},
+            "slack_rotation": {t.slug: [HERO] for t in teams}})
+        app = create_app(settings, context=warm_context, start_worker=False)
+        with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+            runtime = runtime_of(client)
+            root = slack.post("CCUST", "Session replays are all blank since yesterday",
+                              user="UCUST")
+            tid = f"slack-CCUST-{root}"
+            post_event(client, event_callback(
+                {"type": "reaction_added", "user": CS, "reaction": "ticket",
+                 "item_user": "UCUST", "item": {"type": "message", "channel": "CCUST",
+                                                "ts": root}, "event_ts": "1.0"}, "EvT1"))
+            wait_for(lambda: runtime.worker.drain() == [tid])
+            approve(runtime, tid)
+            reply = slack.post("CCUST", "We are on posthog-js 1.160.0 and Chrome 120.",
+                               user="UCUST", thread_ts=root)
+            event = {"type": "message", "channel": "CCUST", "user": "UCUST",
+                     "text": "We are on posthog-js 1.160.0 and Chrome 120.", "ts": reply,
+                     "thread_ts": root, "team": "TPOSTHOG", "user_team": "TCUSTOMER"}
+            for retry in (None, 1):  # Slack redelivers: one message
+                post_event(client, event_callback(event, "EvT2"), retry=retry)
+            wait_for(lambda: runtime.worker.drain() == [tid])
+            follow = runtime.desk.service.get(tid)
+            assert follow.turn == 2 and follow.status == "awaiting_review"
+            assert [e.author for e in follow.conversation].count("customer") == 2
+            approve(runtime, tid)
+            ours = [m for m in slack.messages["CCUST"]
+                    if m.get("thread_ts") == root and m.get("bot_id")]
+            assert len(ours) == 2
+            # The bot's own posts in the thread come back as events: they are not messages.
+            for n, mine in enumerate(ours):
+                post_event(client, event_callback(
+                    {"type": "message", "channel": "CCUST", "bot_id": "BSIDEKICK",
+                     "text": mine["text"], "ts": mine["ts"], "thread_ts": root}, f"EvB{n}"))
+            assert runtime.worker.drain() == []

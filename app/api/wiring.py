@@ -95,7 +95,7 @@ def start_slack(app: FastAPI, settings: Settings, desk: Desk) -> None:
     bolt = build_slack_app(settings, _LazyService(desk),  # type: ignore[arg-type]
                            sink=SlackIntake(desk), escalations=desk,
                            decide=desk.decide, client=client, teams=desk.teams,
-                           engine=app.state.runtime.engine)
+                           engine=app.state.runtime.engine, conversation=desk.add_message)
     app.state.slack_handler = ThreadedSlackHandler(bolt)
 
 

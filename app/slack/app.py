@@ -78,6 +78,9 @@ class SlackDeps:
     decide: Callable[[str, Decision], TriageResult] | None = None
     #: Seconds before each new attempt at an event whose handling failed (listeners/events.py).
     event_retry_s: tuple[float, ...] = EVENT_RETRY_S
+    #: Adds a message to a ticket's conversation (`Desk.add_message`): replies in a 🎫
+    #: thread. None: thread replies are not read.
+    conversation: Callable[[str, Any], bool] | None = None
     _locks: dict[str, threading.Lock] = field(default_factory=lambda: defaultdict(threading.Lock))
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
@@ -100,7 +103,8 @@ def build_slack_app(settings: Settings, service: TriageService, *,
                     decide: Callable[[str, Decision], TriageResult] | None = None,
                     client: WebClient | None = None, teams: Teams | None = None,
                     engine: Engine | None = None,
-                    event_retry_s: tuple[float, ...] = EVENT_RETRY_S) -> App:
+                    event_retry_s: tuple[float, ...] = EVENT_RETRY_S,
+                    conversation: Callable[[str, Any], bool] | None = None) -> App:
     """The Bolt app with Sidekick's listeners; `client` defaults to one built from settings.
 
     `service` answers reads (`get`, `state`); decisions go through `decide` when given (the
@@ -124,7 +128,7 @@ def build_slack_app(settings: Settings, service: TriageService, *,
                      seen=SeenStore(engine if engine is not None else _store_engine(settings)),
                      sink=sink, escalations=escalations,
                      decide=decide or getattr(service, "decide", None),
-                     event_retry_s=event_retry_s)
+                     event_retry_s=event_retry_s, conversation=conversation)
 
     @app.middleware
     def inject_deps(context: Any, next: Any) -> None:  # noqa: A002 (Bolt's name)

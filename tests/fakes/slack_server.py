@@ -153,6 +153,8 @@ class FakeSlack(FakeServer):
         msg = {"type": "message", "ts": ts, "user": args.get("user", BOT_USER),
                "text": args.get("text", ""), "blocks": blocks or [],
                "thread_ts": args.get("thread_ts") or None, "metadata": metadata}
+        if "user" not in args:  # posted by the app: Slack marks a bot's message so
+            msg["bot_id"] = "B1"
         self.messages.setdefault(channel, []).append(msg)
         return msg
 

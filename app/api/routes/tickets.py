@@ -29,6 +29,9 @@ class Accepted(BaseModel):
     id: str
     status: Literal["accepted"] = "accepted"
     duplicate: bool = False
+    #: A webhook that carried a comment: its message id, and whether it was known already.
+    message: str | None = None
+    message_duplicate: bool | None = None
 
 
 class Requeued(BaseModel):

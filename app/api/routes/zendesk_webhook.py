@@ -1,10 +1,12 @@
-"""`POST /webhooks/zendesk`: Zendesk's ticket-created webhook, signature verified.
+"""`POST /webhooks/zendesk`: Zendesk's ticket and comment webhook, signature verified.
 
 Zendesk signs `timestamp + body` with HMAC-SHA256 under the webhook's secret and sends the
 base64 digest in `X-Zendesk-Webhook-Signature` (the timestamp in
 `X-Zendesk-Webhook-Signature-Timestamp`). A forged or missing signature is 401. Both
 payload shapes are accepted: the event webhook (`zen:event-type:ticket.created`, the
-ticket under `detail`) and a trigger's JSON body with the ticket under `ticket`.
+ticket under `detail`) and a trigger's JSON body with the ticket under `ticket`. A comment
+(`zen:event-type:ticket.comment_added`, or the trigger body's `ticket.latest_comment`) joins
+the ticket's conversation, once per comment id.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
+from agent.conversation import Message
 from agent.models import Ticket
 from app.api import origin
 from app.api.deps import DeskDep, SettingsDep
 from app.api.errors import ErrorOut, responses
 from app.api.routes.tickets import Accepted, accept
+from tools.zendesk import COMMENT_ID_PREFIX
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses={
     **responses(413, 422), 401: {"description": "missing or invalid Zendesk signature",
@@ -32,6 +36,8 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses={
 SIGNATURE = "X-Zendesk-Webhook-Signature"
 TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
 CREATED_EVENT = "zen:event-type:ticket.created"
+#: A comment on a ticket: the customer's reply (or a person's answer) joins its conversation.
+COMMENT_EVENT = "zen:event-type:ticket.comment_added"
 
 
 class Ignored(BaseModel):
@@ -112,6 +118,47 @@ def ticket_fields(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def comment_message(payload: dict[str, Any]) -> Message | None:
+    """The comment a payload carries, as a conversation Message (None: it carries none).
+
+    The event webhook's `ticket.comment_added` has it under `event.comment` (its author
+    under `author`); a trigger's JSON body of our own making under `ticket.latest_comment`
+    (docs/integrations.md). The requester's comment is the customer's; anyone else's is a
+    person's at PostHog (Sidekick's own replies among them are recognised by the
+    conversation).
+
+    Raises:
+        RequestValidationError: a part that must be an object is not, or the comment is
+            invalid (each naming the field).
+
+    """
+    if payload.get("type") == COMMENT_EVENT:
+        detail = _object(payload, "detail", ())
+        where: tuple[str, ...] = ("event", "comment")
+        comment = _object(_object(payload, "event", ()), "comment", ("event",))
+        author_id = _object(comment, "author", where).get("id")
+        public = comment.get("is_public", True)
+    else:
+        detail = _object(payload, "ticket", ())
+        where = ("ticket", "latest_comment")
+        comment = _object(detail, "latest_comment", ("ticket",))
+        if not comment:
+            return None
+        author_id, public = comment.get("author_id"), comment.get("public", True)
+    comment_id = zendesk_ticket_id(comment, where)  # the same numeric check, on its id
+    requester = detail.get("requester_id")
+    fields = {"id": f"{COMMENT_ID_PREFIX}{comment_id}", "body": comment.get("body"),
+              "author": "customer" if author_id is not None and str(author_id) == str(
+                  requester) else "hero",
+              "public": public if isinstance(public, bool) else str(public).lower() == "true",
+              "created_at": comment.get("created_at")}
+    try:
+        return Message.model_validate(fields)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *where, *e["loc"])}
+                                      for e in exc.errors(include_url=False)]) from None
+
+
 @router.post("/zendesk", status_code=status.HTTP_202_ACCEPTED)
 async def receive_zendesk(request: Request, desk: DeskDep, settings: SettingsDep
                           ) -> Accepted | Ignored:
@@ -136,20 +183,39 @@ async def receive_zendesk(request: Request, desk: DeskDep, settings: SettingsDep
     if not isinstance(payload, dict):
         raise RequestValidationError([{"loc": ["body"], "msg": "must be a JSON object",
                                        "type": "dict_type"}])
-    if payload.get("type") not in (None, CREATED_EVENT):
+    if payload.get("type") not in (None, CREATED_EVENT, COMMENT_EVENT):
         # Another event the webhook is subscribed to: acknowledged (no retry), not a ticket.
         return Ignored(type=str(payload.get("type")))
     fields = ticket_fields(payload)
+    message = comment_message(payload)
     try:
         ticket = Ticket.from_integration(fields)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
-    return await _accept_in_thread(desk, ticket, origin.zendesk(int(ticket.id[3:])))
+    return await _accept_in_thread(desk, ticket, origin.zendesk(int(ticket.id[3:])), message)
 
 
-async def _accept_in_thread(desk: DeskDep, ticket: Ticket, where: dict[str, Any]) -> Accepted:
+def _accept_with_comment(desk: DeskDep, ticket: Ticket, where: dict[str, Any],
+                         message: Message | None) -> Accepted:
+    """Accept the ticket (a no-op when known), then add the comment to its conversation.
+
+    The comment that opened a ticket is its description, already the ticket's first
+    message: it is not added a second time. The same comment delivered again (Zendesk
+    retries) is one message.
+    """
+    accepted = accept(desk, ticket, where)
+    opening = " ".join((ticket.body or "").split())
+    if message is not None and not (not accepted.duplicate
+                                    and " ".join(message.body.split()) == opening):
+        accepted.message = message.id
+        accepted.message_duplicate = not desk.add_message(ticket.id, message)
+    return accepted
+
+
+async def _accept_in_thread(desk: DeskDep, ticket: Ticket, where: dict[str, Any],
+                            message: Message | None = None) -> Accepted:
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(accept, desk, ticket, where)
+    return await run_in_threadpool(_accept_with_comment, desk, ticket, where, message)

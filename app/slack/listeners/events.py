@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.slack.app import SlackDeps
 from app.slack.listeners._decide import deps_of
-from tools.slack import thread_messages, ticket_from_thread
+from tools.slack import plain_text, slack_ticket_id, thread_messages, ticket_from_thread
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +85,55 @@ def reaction_added(event: dict[str, Any], body: dict[str, Any], client: WebClien
     handle_once(deps, body, make_ticket)
 
 
+def _thread_reply(deps: SlackDeps, event: dict[str, Any]) -> None:
+    """A reply in a 🎫 ticket's thread joins its conversation (the bot's own posts do not).
+
+    Who wrote it: in a Slack Connect channel the customer is from another workspace
+    (`user_team` differs from `team`); someone of ours is a person at PostHog, whose
+    public answer supersedes a waiting draft. Without those fields, the rotation decides.
+    """
+    from agent.conversation import Message
+    from app.service import UnknownTicket
+
+    assert deps.conversation is not None
+    team, user_team = event.get("team"), event.get("user_team")
+    if team and user_team:
+        author = "customer" if team != user_team else "hero"
+    else:
+        author = "hero" if event.get("user") in deps.heroes() else "customer"
+    text = plain_text(event.get("text") or "").strip()
+    if not text:
+        return
+    ticket_id = slack_ticket_id(event["channel"], event["thread_ts"])
+    message = Message(id=f"slack:{event['channel']}:{event['ts']}", author=author, body=text,
+                      public=True, created_at=_slack_time(event["ts"]))
+    try:
+        deps.conversation(ticket_id, message)
+    except UnknownTicket:  # a thread nobody marked 🎫: not a ticket
+        return
+
+
+def _slack_time(ts: str) -> str | None:
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromtimestamp(float(ts), UTC).isoformat(timespec="seconds")
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def message(event: dict[str, Any], body: dict[str, Any], client: WebClient, context: Any
             ) -> None:
-    """A CS channel message that mentions a hero: escalate the ticket it names (or itself)."""
+    """A 🎫 thread's reply joins its ticket; a CS message that mentions a hero escalates."""
     deps = deps_of(context)
-    if event.get("subtype") or event.get("channel") != deps.settings.slack_cs_channel:
+    if event.get("subtype") or event.get("bot_id"):
+        return
+    thread = event.get("thread_ts")
+    if thread and thread != event.get("ts") and deps.conversation is not None \
+            and event.get("channel") != deps.settings.slack_cs_channel:
+        handle_once(deps, body, lambda: _thread_reply(deps, event))
+        return
+    if event.get("channel") != deps.settings.slack_cs_channel:
         return
     mentioned = set(_MENTION.findall(event.get("text") or ""))
     heroes = deps.heroes()
