@@ -302,3 +302,22 @@ def test_open_service_follows_up_on_a_restart(tmp_path: Path) -> None:
     with open_service(settings) as service:
         result = service.converse("zd-9001", [customer("c-1", "That didn't work.")]).result
         assert result.turn == 2 and result.stage == "still_broken"
+
+
+def test_the_queue_lists_follow_ups_by_the_customers_latest_message_and_apart_the_pending(
+        api) -> None:
+    worker = runtime_of(api).worker
+    api.post("/tickets", json={**BUG, "id": "q-1", "created_at": "2026-01-01T00:00:00Z"})
+    worker.drain()
+    _decide_approve(api, "q-1")  # a bug draft asks for details: left pending
+    [waiting] = api.get("/queue/waiting").json()
+    assert waiting["id"] == "q-1" and waiting["turn"] == 1
+    assert [i["id"] for i in api.get("/queue").json()] == []
+    api.post("/tickets/q-1/messages", json={"id": "m-1", "author": "customer",
+                                           "body": "posthog-js 1.160.0, Chrome 120."})
+    worker.drain()
+    [item] = api.get("/queue").json()
+    # Created in January, but the customer just wrote: the clock starts now.
+    assert item["id"] == "q-1" and item["turn"] == 2 and item["age_seconds"] < 3600
+    assert item["response_state"] in ("great", "fine")
+    assert api.get("/queue/waiting").json() == []

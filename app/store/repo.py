@@ -225,6 +225,22 @@ def open_queue(session: Session, *, team: str | None = None, status: str | None 
     return [(row, result) for row, result in session.execute(stmt)]
 
 
+def waiting_on_customer(session: Session, *, team: str | None = None,
+                        limit: int | None = None, offset: int = 0
+                        ) -> list[tuple[TicketRow, dict[str, Any] | None]]:
+    """Tickets answered and left `pending` (we wait on the customer), longest waiting first."""
+    pending = TriageResultRow.result["draft"]["status_after"].as_string() == "pending"
+    stmt = (select(TicketRow, TriageResultRow.result)
+            .join(TriageResultRow, TriageResultRow.ticket_id == TicketRow.id)
+            .where(TicketRow.status == "delivered", pending)
+            .order_by(func.coalesce(TicketRow.decided_at, TicketRow.received_at), TicketRow.id))
+    if team:
+        stmt = stmt.where(TicketRow.team == team)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    return [(row, result) for row, result in session.execute(stmt)]
+
+
 #: A ticket in one of these statuses goes back to work when a message needs an answer.
 ANSWERABLE_STATUSES = ("awaiting_review", "delivered", "rejected", "superseded")
 

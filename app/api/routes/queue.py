@@ -40,6 +40,8 @@ class QueueItem(BaseModel):
     response_state: ResponseState
     received_at: datetime
     draft_summary: str | None
+    #: 1 for a new ticket, more for a follow-up (the customer answered).
+    turn: int = 1
 
 
 def _summary(result: dict | None) -> str | None:
@@ -50,8 +52,11 @@ def _summary(result: dict | None) -> str | None:
     return line if len(line) <= SUMMARY_CHARS else line[: SUMMARY_CHARS - 1] + "…"
 
 
-def _item(row: TicketRow, result: dict | None) -> QueueItem:
-    since = as_utc(row.created_at or row.received_at)
+def _item(row: TicketRow, result: dict | None, replied_at: datetime | None = None
+          ) -> QueueItem:
+    # The response clock starts at the customer's latest message: a follow-up is as urgent
+    # as a new ticket from the moment the customer wrote.
+    since = as_utc(replied_at or row.created_at or row.received_at)
     age = max(0, int((utcnow() - since).total_seconds()))
     return QueueItem(
         id=row.id, source=row.source, subject=row.payload.get("subject"), status=row.status,
@@ -59,7 +64,22 @@ def _item(row: TicketRow, result: dict | None) -> QueueItem:
         team_confidence=(result or {}).get("team_confidence"),
         kind=(result or {}).get("kind"), age_seconds=age, response_state=response_state(age),
         received_at=as_utc(row.received_at), draft_summary=_summary(result),
+        turn=int((result or {}).get("turn") or 1),
     )
+
+
+class WaitingItem(BaseModel):
+    """A ticket answered and left pending: we wait on the customer."""
+
+    id: str
+    source: str
+    subject: str | None
+    priority: str
+    team: str | None
+    turn: int
+    #: Seconds since the reply that left it pending went out.
+    waiting_seconds: int
+    last_reply_summary: str | None
 
 
 def _next_link(request: Request, offset: int) -> str:
@@ -96,4 +116,37 @@ def read_queue(
     rows = repo.open_queue(session, team=team, status=status_, limit=limit + 1, offset=offset)
     if len(rows) > limit:
         response.headers["Link"] = _next_link(request, offset + limit)
-    return [_item(row, result) for row, result in rows[:limit]]
+    page = rows[:limit]
+    replied = repo.last_customer_message_at(session, [row.id for row, _ in page])
+    return [_item(row, result, replied.get(row.id)) for row, result in page]
+
+
+@router.get("/waiting", responses={200: {"description": "one page of tickets waiting on "
+                                                       "the customer"}})
+def read_waiting(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    desk: DeskDep,
+    team: Annotated[str | None, Query(description="only this team's tickets")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="tickets per page")] = PAGE,
+    offset: Annotated[int, Query(ge=0, description="tickets to skip (from `Link`)")] = 0,
+) -> list[WaitingItem]:
+    """Tickets waiting on the customer (answered, left pending), longest waiting first.
+
+    Apart from `GET /queue`, which lists what waits on the hero: a customer's reply puts a
+    ticket back there as a follow-up.
+    """
+    if team is not None and team not in desk.teams:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
+            "loc": ["query", "team"], "msg": f"unknown team {team!r}", "type": "value_error"}])
+    rows = repo.waiting_on_customer(session, team=team, limit=limit + 1, offset=offset)
+    if len(rows) > limit:
+        response.headers["Link"] = _next_link(request, offset + limit)
+    now = utcnow()
+    return [WaitingItem(
+        id=row.id, source=row.source, subject=row.payload.get("subject"), priority=row.priority,
+        team=row.team, turn=int((result or {}).get("turn") or 1),
+        waiting_seconds=max(0, int((now - as_utc(row.decided_at or row.received_at))
+                                   .total_seconds())),
+        last_reply_summary=_summary(result)) for row, result in rows[:limit]]

@@ -92,11 +92,12 @@ def _thread_reply(deps: SlackDeps, event: dict[str, Any]) -> None:
     (`user_team` differs from `team`); someone of ours is a person at PostHog, whose
     public answer supersedes a waiting draft. Without those fields, the rotation decides.
     """
-    from agent.conversation import Message
+    from agent.conversation import Author, Message
     from app.service import UnknownTicket
 
     assert deps.conversation is not None
     team, user_team = event.get("team"), event.get("user_team")
+    author: Author
     if team and user_team:
         author = "customer" if team != user_team else "hero"
     else:
