@@ -214,3 +214,48 @@ def test_a_reply_in_a_ticket_thread_gets_a_follow_up_and_two_replies_in_the_thre
                     {"type": "message", "channel": "CCUST", "bot_id": "BSIDEKICK",
                      "text": mine["text"], "ts": mine["ts"], "thread_ts": root}, f"EvB{n}"))
             assert runtime.worker.drain() == []
+
+
+def test_a_person_answering_in_the_thread_supersedes_the_draft_and_its_card_says_so(
+        api_settings, warm_context):
+    from db_fixtures import TOKEN, runtime_of
+    from fakes.slack_server import FakeSlack
+    from fastapi.testclient import TestClient
+    from slack_helpers import CS, HERO, SECRET, event_callback, post_event, wait_for
+
+    from app.api.main import create_app
+
+    slack_token = "xoxb-test"
+    with FakeSlack(slack_token) as slack:
+        slack.add_user("UCUST", "Cory Customer")
+        teams = warm_context.teams
+        channels = {t.slug: f"C{t.slug.upper().replace('-', '')}" for t in teams}
+        settings = api_settings.model_copy(update={
+            "slack_bot_token": SecretStr(slack_token), "slack_signing_secret": SecretStr(SECRET),
+            "slack_api_url": slack.api_url, "slack_customer_channels": ["CCUST"],
+            "slack_team_channels": channels, "slack_rotation": {t.slug: [HERO] for t in teams}})
+        app = create_app(settings, context=warm_context, start_worker=False)
+        with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+            runtime = runtime_of(client)
+            root = slack.post("CCUST", "How do I exclude internal users from my insights?",
+                              user="UCUST")
+            tid = f"slack-CCUST-{root}"
+            post_event(client, event_callback(
+                {"type": "reaction_added", "user": CS, "reaction": "ticket",
+                 "item_user": "UCUST", "item": {"type": "message", "channel": "CCUST",
+                                                "ts": root}, "event_ts": "1.0"}, "EvS1"))
+            wait_for(lambda: runtime.worker.drain() == [tid])
+            [card] = [m for ch in channels.values() for m in slack.messages.get(ch, [])
+                      if any(b["type"] == "actions" for b in m["blocks"])]
+            answer = slack.post("CCUST", "Use a cohort filter, I'll send you the steps.",
+                                user=HERO, thread_ts=root)
+            post_event(client, event_callback(
+                {"type": "message", "channel": "CCUST", "user": HERO, "ts": answer,
+                 "text": "Use a cohort filter, I'll send you the steps.", "thread_ts": root,
+                 "team": "TPOSTHOG", "user_team": "TPOSTHOG"}, "EvS2"))
+            wait_for(lambda: runtime.worker.drain() == [tid])
+            assert runtime.desk.service.get(tid).status == "superseded"
+            assert not [b for b in card["blocks"] if b["type"] == "actions"]
+            assert "Answered outside Sidekick" in str(card["blocks"])
+            ours = [m for m in slack.messages["CCUST"] if m.get("bot_id")]
+            assert ours == [] and runtime.outbox.deliveries(tid) == []

@@ -159,6 +159,19 @@ def replaced_message(result: dict[str, Any], ticket: dict[str, Any] | None, *, s
     return f"{tid}: draft version {shown or 'shown here'} was replaced", blocks
 
 
+def superseded_message(result: dict[str, Any], ticket: dict[str, Any] | None, *,
+                       shown: int | None) -> tuple[str, list[dict[str, Any]]]:
+    """A review message whose draft a person made moot by answering outside Sidekick."""
+    tid = result["ticket_id"]
+    line = ("*Answered outside Sidekick*: a person replied to the customer directly, so "
+            "this draft was not sent. A new customer message will bring a new draft.")
+    blocks = summary_blocks(result, ticket) + [_section(line), {
+        "type": "context", "elements": [
+            {"type": "mrkdwn", "text": f"This card showed draft version {shown}." if shown
+             else "This card was posted before drafts had versions."}]}]
+    return f"{tid}: answered outside Sidekick; the draft was not sent", blocks
+
+
 def _modal(callback_id: str, title: str, submit: str, input_block: dict[str, Any], *,
            ticket_id: str, channel: str, ts: str, version: int) -> dict[str, Any]:
     """A decision modal: one input, the draft version, where its review message is."""

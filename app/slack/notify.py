@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 
 from app.service import TriageService
 from app.settings import Settings
-from app.slack.blocks import draft_message, replaced_message
+from app.slack.blocks import draft_message, replaced_message, superseded_message
 from tools.slack import METADATA_EVENT, post_once
 
 
@@ -39,6 +39,9 @@ def post_draft(client: WebClient, settings: Settings, service: TriageService, ti
     """
     result = service.get(ticket_id).model_dump(mode="json")
     channel = settings.slack_team_channels.get(result["team"])
+    if result.get("status") == "superseded":  # a person answered outside Sidekick
+        replace_old_cards(client, settings, service, ticket_id, superseded=True)
+        return None
     if not channel or result.get("status") != "awaiting_review":
         return None
     ticket = service.state(ticket_id)["ticket"].model_dump(mode="json")
@@ -71,8 +74,12 @@ def replace_card(client: WebClient, service: TriageService, ticket_id: str, *, c
 
 
 def replace_old_cards(client: WebClient, settings: Settings, service: TriageService,
-                      ticket_id: str, *, where: str | None = None) -> int:
+                      ticket_id: str, *, where: str | None = None,
+                      superseded: bool = False) -> int:
     """Mark every card of an older draft version of this ticket as replaced; how many.
+
+    `superseded`: the current draft too was made moot (a person answered outside
+    Sidekick): every card with buttons says so, and none is left to decide on.
 
     TRICKY: the cards are found as `post_once` finds its own, by the key in their message
     metadata among each team channel's latest 100 messages (the old card may be in the
@@ -90,7 +97,15 @@ def replace_old_cards(client: WebClient, settings: Settings, service: TriageServ
             shown = _card_version(ticket_id, key) if metadata.get(
                 "event_type") == METADATA_EVENT else None
             has_buttons = any(b.get("type") == "actions" for b in msg.get("blocks") or [])
-            if shown is not None and shown < current and has_buttons:
+            if shown is None or not has_buttons:
+                continue
+            if superseded and shown <= current:
+                result = service.get(ticket_id).model_dump(mode="json")
+                ticket = service.state(ticket_id)["ticket"].model_dump(mode="json")
+                text, blocks = superseded_message(result, ticket, shown=shown)
+                client.chat_update(channel=channel, ts=msg["ts"], text=text, blocks=blocks)
+                replaced += 1
+            elif shown < current:
                 replace_card(client, service, ticket_id, channel=channel, ts=msg["ts"],
                              shown=shown, where=where)
                 replaced += 1
