@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent.models import Ticket
+from agent.models import Ticket, id_as_text
 from agent.quoting import strip_quoted
 
 Author = Literal["customer", "hero", "sidekick", "cs"]
@@ -44,10 +44,7 @@ class Message(BaseModel):
     @field_validator("id", mode="before")
     @classmethod
     def _id_is_text(cls, value: object) -> object:
-        # Zendesk comment ids are integers on the wire.
-        if isinstance(value, bool):
-            raise ValueError("must be a string")
-        return str(value) if isinstance(value, int) else value
+        return id_as_text(value)  # Zendesk comment ids are integers on the wire
 
     @field_validator("body")
     @classmethod

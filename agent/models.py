@@ -99,6 +99,13 @@ def usable_name(name: str | None) -> str | None:
     return name if name and name_problem(name) is None else None
 
 
+def id_as_text(value: object) -> object:
+    """An id as text: an integer from Zendesk is fine; a bool, a list or an object is not."""
+    if isinstance(value, bool):
+        raise ValueError("must be a string")
+    return str(value) if isinstance(value, int) else value
+
+
 class Requester(BaseModel):
     """Who wrote the ticket."""
 
@@ -140,10 +147,7 @@ class Ticket(BaseModel):
     @field_validator("id", mode="before")
     @classmethod
     def _id_is_text(cls, value: object) -> object:
-        # An integer id from Zendesk is fine; a list or an object is not.
-        if isinstance(value, bool):
-            raise ValueError("must be a string")
-        return str(value) if isinstance(value, int) else value
+        return id_as_text(value)
 
     @model_validator(mode="after")
     def _has_text(self) -> Ticket:

@@ -9,7 +9,7 @@ scored; only an absent key is not.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from statistics import fmean
 from typing import Any
 
@@ -98,31 +98,39 @@ def _retrieval(report: dict[str, Any], observations: Sequence[Observation]) -> N
     report["retrieval_mrr"] = _round(metrics.mean_reciprocal_rank(ranks))
 
 
-def _drafts(report: dict[str, Any], observations: Sequence[Observation]) -> dict[str, list]:
-    """Score replies; returns the failed checks of each row id."""
-    rows = [o for o in observations if o.row.expected.get("draft")]
-    failed: dict[str, list] = {}
-    if not rows:
-        return failed
-    per_check: dict[str, list[bool]] = {name: [] for name in CHECKS}
-    passed_all = []
+def _rule_checks(rows: Sequence[Observation], names: Sequence[str],
+                 check: Callable[[Observation], list[Any]]
+                 ) -> tuple[list[bool], dict[str, float | None], dict[str, list]]:
+    """Run rule checks on each row: whether each passed all, the rate per check, what failed."""
+    per_check: dict[str, list[bool]] = {name: [] for name in names}
+    passed_all, failed = [], {}
     for obs in rows:
         if obs.result is None:
             failed[obs.row.id] = [("error", obs.error or "no result")]
             passed_all.append(False)
             continue
-        results = check_draft(obs.result, obs.row.expected)
-        for check in results:
-            if check.passed is not None:
-                per_check[check.name].append(check.passed)
+        results = check(obs)
+        for result in results:
+            if result.passed is not None:
+                per_check[result.name].append(result.passed)
         bad = [(c.name, c.detail) for c in results if c.passed is False]
         if bad:
             failed[obs.row.id] = bad
         passed_all.append(not bad)
+    rates = {name: _round(fmean(v)) if v else None for name, v in per_check.items()}
+    return passed_all, rates, failed
+
+
+def _drafts(report: dict[str, Any], observations: Sequence[Observation]) -> dict[str, list]:
+    """Score replies; returns the failed checks of each row id."""
+    rows = [o for o in observations if o.row.expected.get("draft")]
+    if not rows:
+        return {}
+    passed_all, rates, failed = _rule_checks(
+        rows, CHECKS, lambda obs: check_draft(obs.result, obs.row.expected))
     report["draft_n"] = len(rows)
     report["draft_checks_pass_rate"] = _round(fmean(passed_all))
-    report["draft_checks"] = {name: _round(fmean(v)) if v else None
-                              for name, v in per_check.items()}
+    report["draft_checks"] = rates
     return failed
 
 
@@ -132,32 +140,17 @@ def _conversations(report: dict[str, Any], observations: Sequence[Observation]
     from evals.conversations import CONVERSATION_CHECKS, check_conversation
 
     rows = [o for o in observations if o.row.raw.get("turns")]
-    failed: dict[str, list] = {}
     if not rows:
-        return failed
-    per_check: dict[str, list[bool]] = {name: [] for name in CONVERSATION_CHECKS}
-    passed_all = []
-    for obs in rows:
-        if obs.result is None:
-            failed[obs.row.id] = [("error", obs.error or "no result")]
-            passed_all.append(False)
-            continue
-        results = check_conversation(obs.result, obs.row)
-        for check in results:
-            if check.passed is not None:
-                per_check[check.name].append(check.passed)
-        bad = [(c.name, c.detail) for c in results if c.passed is False]
-        if bad:
-            failed[obs.row.id] = bad
-        passed_all.append(not bad)
+        return {}
+    passed_all, rates, failed = _rule_checks(
+        rows, CONVERSATION_CHECKS, lambda obs: check_conversation(obs.result, obs.row))
     report["conversation_n"] = len(rows)
     report["conversation_pass_rate"] = _round(fmean(passed_all))
-    report["conversation_checks"] = {name: _round(fmean(v)) if v else None
-                                     for name, v in per_check.items()}
+    report["conversation_checks"] = rates
     # The two a threshold can hold on their own: where the conversation stands, and the
     # status the ticket is left in.
-    report["conversation_stage_accuracy"] = report["conversation_checks"]["stage"]
-    report["conversation_status_accuracy"] = report["conversation_checks"]["status_after"]
+    report["conversation_stage_accuracy"] = rates["stage"]
+    report["conversation_status_accuracy"] = rates["status_after"]
     return failed
 
 

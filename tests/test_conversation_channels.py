@@ -162,66 +162,14 @@ def test_webhook_comment_events_follow_up_once_each(settings, warm_context, zd):
 
 # --- Slack: a 🎫 thread, then the customer's reply in the thread ---
 
-def test_a_reply_in_a_ticket_thread_gets_a_follow_up_and_two_replies_in_the_thread(
-        api_settings, warm_context):
-    from db_fixtures import TOKEN, runtime_of
+
+@pytest.fixture
+def slack_api(api_settings, warm_context):
+    """The API with Slack on (a fake Slack, a customer channel, every team's rotation)."""
+    from db_fixtures import TOKEN
     from fakes.slack_server import FakeSlack
     from fastapi.testclient import TestClient
-    from slack_helpers import CS, HERO, SECRET, event_callback, post_event, wait_for
-
-    from app.api.main import create_app
-
-    slack_token = "xoxb-test"
-    with FakeSlack(slack_token) as slack:
-        slack.add_user("UCUST", "Cory Customer")
-        teams = warm_context.teams
-        settings = api_settings.model_copy(update={
-            "slack_bot_token": SecretStr(slack_token), "slack_signing_secret": SecretStr(SECRET),
-            "slack_api_url": slack.api_url, "slack_customer_channels": ["CCUST"],
-            "slack_team_channels": {t.slug: f"C{t.slug.upper().replace('-', '')}"
-                                    for t in teams},
-            "slack_rotation": {t.slug: [HERO] for t in teams}})
-        app = create_app(settings, context=warm_context, start_worker=False)
-        with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
-            runtime = runtime_of(client)
-            root = slack.post("CCUST", "Session replays are all blank since yesterday",
-                              user="UCUST")
-            tid = f"slack-CCUST-{root}"
-            post_event(client, event_callback(
-                {"type": "reaction_added", "user": CS, "reaction": "ticket",
-                 "item_user": "UCUST", "item": {"type": "message", "channel": "CCUST",
-                                                "ts": root}, "event_ts": "1.0"}, "EvT1"))
-            wait_for(lambda: runtime.worker.drain() == [tid])
-            approve(runtime, tid)
-            reply = slack.post("CCUST", "We are on posthog-js 1.160.0 and Chrome 120.",
-                               user="UCUST", thread_ts=root)
-            event = {"type": "message", "channel": "CCUST", "user": "UCUST",
-                     "text": "We are on posthog-js 1.160.0 and Chrome 120.", "ts": reply,
-                     "thread_ts": root, "team": "TPOSTHOG", "user_team": "TCUSTOMER"}
-            for retry in (None, 1):  # Slack redelivers: one message
-                post_event(client, event_callback(event, "EvT2"), retry=retry)
-            wait_for(lambda: runtime.worker.drain() == [tid])
-            follow = runtime.desk.service.get(tid)
-            assert follow.turn == 2 and follow.status == "awaiting_review"
-            assert [e.author for e in follow.conversation].count("customer") == 2
-            approve(runtime, tid)
-            ours = [m for m in slack.messages["CCUST"]
-                    if m.get("thread_ts") == root and m.get("bot_id")]
-            assert len(ours) == 2
-            # The bot's own posts in the thread come back as events: they are not messages.
-            for n, mine in enumerate(ours):
-                post_event(client, event_callback(
-                    {"type": "message", "channel": "CCUST", "bot_id": "BSIDEKICK",
-                     "text": mine["text"], "ts": mine["ts"], "thread_ts": root}, f"EvB{n}"))
-            assert runtime.worker.drain() == []
-
-
-def test_a_person_answering_in_the_thread_supersedes_the_draft_and_its_card_says_so(
-        api_settings, warm_context):
-    from db_fixtures import TOKEN, runtime_of
-    from fakes.slack_server import FakeSlack
-    from fastapi.testclient import TestClient
-    from slack_helpers import CS, HERO, SECRET, event_callback, post_event, wait_for
+    from slack_helpers import HERO, SECRET
 
     from app.api.main import create_app
 
@@ -236,26 +184,72 @@ def test_a_person_answering_in_the_thread_supersedes_the_draft_and_its_card_says
             "slack_team_channels": channels, "slack_rotation": {t.slug: [HERO] for t in teams}})
         app = create_app(settings, context=warm_context, start_worker=False)
         with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
-            runtime = runtime_of(client)
-            root = slack.post("CCUST", "How do I exclude internal users from my insights?",
-                              user="UCUST")
-            tid = f"slack-CCUST-{root}"
-            post_event(client, event_callback(
-                {"type": "reaction_added", "user": CS, "reaction": "ticket",
-                 "item_user": "UCUST", "item": {"type": "message", "channel": "CCUST",
-                                                "ts": root}, "event_ts": "1.0"}, "EvS1"))
-            wait_for(lambda: runtime.worker.drain() == [tid])
-            [card] = [m for ch in channels.values() for m in slack.messages.get(ch, [])
-                      if any(b["type"] == "actions" for b in m["blocks"])]
-            answer = slack.post("CCUST", "Use a cohort filter, I'll send you the steps.",
-                                user=HERO, thread_ts=root)
-            post_event(client, event_callback(
-                {"type": "message", "channel": "CCUST", "user": HERO, "ts": answer,
-                 "text": "Use a cohort filter, I'll send you the steps.", "thread_ts": root,
-                 "team": "TPOSTHOG", "user_team": "TPOSTHOG"}, "EvS2"))
-            wait_for(lambda: runtime.worker.drain() == [tid])
-            assert runtime.desk.service.get(tid).status == "superseded"
-            assert not [b for b in card["blocks"] if b["type"] == "actions"]
-            assert "Answered outside Sidekick" in str(card["blocks"])
-            ours = [m for m in slack.messages["CCUST"] if m.get("bot_id")]
-            assert ours == [] and runtime.outbox.deliveries(tid) == []
+            yield client, slack, channels
+
+
+def _ticket_thread(client, slack, text: str, event_id: str) -> tuple[str, str]:
+    """A customer's thread marked 🎫 and triaged: (its root ts, the ticket id)."""
+    from db_fixtures import runtime_of
+    from slack_helpers import CS, event_callback, post_event, wait_for
+
+    root = slack.post("CCUST", text, user="UCUST")
+    tid = f"slack-CCUST-{root}"
+    post_event(client, event_callback(
+        {"type": "reaction_added", "user": CS, "reaction": "ticket", "item_user": "UCUST",
+         "item": {"type": "message", "channel": "CCUST", "ts": root}, "event_ts": "1.0"},
+        event_id))
+    wait_for(lambda: runtime_of(client).worker.drain() == [tid])
+    return root, tid
+
+
+def test_a_reply_in_a_ticket_thread_gets_a_follow_up_and_two_replies_in_the_thread(slack_api):
+    from db_fixtures import runtime_of
+    from slack_helpers import event_callback, post_event, wait_for
+
+    client, slack, _ = slack_api
+    runtime = runtime_of(client)
+    root, tid = _ticket_thread(client, slack, "Session replays are all blank since yesterday",
+                               "EvT1")
+    approve(runtime, tid)
+    text = "We are on posthog-js 1.160.0 and Chrome 120."
+    reply = slack.post("CCUST", text, user="UCUST", thread_ts=root)
+    event = {"type": "message", "channel": "CCUST", "user": "UCUST", "text": text, "ts": reply,
+             "thread_ts": root, "team": "TPOSTHOG", "user_team": "TCUSTOMER"}
+    for retry in (None, 1):  # Slack redelivers: one message
+        post_event(client, event_callback(event, "EvT2"), retry=retry)
+    wait_for(lambda: runtime.worker.drain() == [tid])
+    follow = runtime.desk.service.get(tid)
+    assert follow.turn == 2 and follow.status == "awaiting_review"
+    assert [e.author for e in follow.conversation].count("customer") == 2
+    approve(runtime, tid)
+    ours = [m for m in slack.messages["CCUST"] if m.get("thread_ts") == root and m.get("bot_id")]
+    assert len(ours) == 2
+    # The bot's own posts in the thread come back as events: they are not messages.
+    for n, mine in enumerate(ours):
+        post_event(client, event_callback(
+            {"type": "message", "channel": "CCUST", "bot_id": "BSIDEKICK", "text": mine["text"],
+             "ts": mine["ts"], "thread_ts": root}, f"EvB{n}"))
+    assert runtime.worker.drain() == []
+
+
+def test_a_person_answering_in_the_thread_supersedes_the_draft_and_its_card_says_so(slack_api):
+    from db_fixtures import runtime_of
+    from slack_helpers import HERO, event_callback, post_event, wait_for
+
+    client, slack, channels = slack_api
+    runtime = runtime_of(client)
+    root, tid = _ticket_thread(client, slack, "How do I exclude internal users from insights?",
+                               "EvS1")
+    [card] = [m for ch in channels.values() for m in slack.messages.get(ch, [])
+              if any(b["type"] == "actions" for b in m["blocks"])]
+    text = "Use a cohort filter, I'll send you the steps."
+    answer = slack.post("CCUST", text, user=HERO, thread_ts=root)
+    post_event(client, event_callback(
+        {"type": "message", "channel": "CCUST", "user": HERO, "ts": answer, "text": text,
+         "thread_ts": root, "team": "TPOSTHOG", "user_team": "TPOSTHOG"}, "EvS2"))
+    wait_for(lambda: runtime.worker.drain() == [tid])
+    assert runtime.desk.service.get(tid).status == "superseded"
+    assert not [b for b in card["blocks"] if b["type"] == "actions"]
+    assert "Answered outside Sidekick" in str(card["blocks"])
+    assert [m for m in slack.messages["CCUST"] if m.get("bot_id")] == []
+    assert runtime.outbox.deliveries(tid) == []
