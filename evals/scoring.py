@@ -14,6 +14,7 @@ from statistics import fmean
 from typing import Any
 
 from agent.guards import normalize_url
+from agent.models import TriageResult
 from evals import metrics
 from evals.draft_checks import CHECKS, check_draft
 from evals.runner import Observation, Run
@@ -99,7 +100,7 @@ def _retrieval(report: dict[str, Any], observations: Sequence[Observation]) -> N
 
 
 def _rule_checks(rows: Sequence[Observation], names: Sequence[str],
-                 check: Callable[[Observation], list[Any]]
+                 check: Callable[[Observation, TriageResult], list[Any]]
                  ) -> tuple[list[bool], dict[str, float | None], dict[str, list]]:
     """Run rule checks on each row: whether each passed all, the rate per check, what failed."""
     per_check: dict[str, list[bool]] = {name: [] for name in names}
@@ -109,7 +110,7 @@ def _rule_checks(rows: Sequence[Observation], names: Sequence[str],
             failed[obs.row.id] = [("error", obs.error or "no result")]
             passed_all.append(False)
             continue
-        results = check(obs)
+        results = check(obs, obs.result)
         for result in results:
             if result.passed is not None:
                 per_check[result.name].append(result.passed)
@@ -127,7 +128,7 @@ def _drafts(report: dict[str, Any], observations: Sequence[Observation]) -> dict
     if not rows:
         return {}
     passed_all, rates, failed = _rule_checks(
-        rows, CHECKS, lambda obs: check_draft(obs.result, obs.row.expected))
+        rows, CHECKS, lambda obs, result: check_draft(result, obs.row.expected))
     report["draft_n"] = len(rows)
     report["draft_checks_pass_rate"] = _round(fmean(passed_all))
     report["draft_checks"] = rates
@@ -143,7 +144,7 @@ def _conversations(report: dict[str, Any], observations: Sequence[Observation]
     if not rows:
         return {}
     passed_all, rates, failed = _rule_checks(
-        rows, CONVERSATION_CHECKS, lambda obs: check_conversation(obs.result, obs.row))
+        rows, CONVERSATION_CHECKS, lambda obs, result: check_conversation(result, obs.row))
     report["conversation_n"] = len(rows)
     report["conversation_pass_rate"] = _round(fmean(passed_all))
     report["conversation_checks"] = rates
