@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from fakes.openai_server import FakeOpenAI, json_reply
 
-pytestmark = pytest.mark.slow
-
 REPO = Path(__file__).resolve().parents[1]
 DEV_SET = Path("data") / "posthog_issues_dev.jsonl"
 #: Generous: the shipped datasets take ~3 min cold on 2 cores, the dev set's CV ~1 min.
 TIMEOUT_S = 1500
+#: The shipped run (a module fixture) counts against its first test: past the 600 s default.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(TIMEOUT_S + 300)]
 #: Thresholds the offline engine does not meet yet, each with the number it measures: the
 #: gate fails on them (exit 1), and this test fails on any other, and on one of these the
 #: day it passes (then remove it here). Conversations: offline drafts cannot answer a new

@@ -174,7 +174,8 @@ def test_the_decided_message_escapes_what_was_sent(slack, tmp_path):
 def test_a_rejection_reason_is_escaped_in_the_decided_message(slack, tmp_path):
     service = StubService(_result(), _ticket(None))
     api, posted = _click_world(slack, tmp_path, service)
-    meta = {"ticket_id": "zd-4812", "channel": posted["channel"], "ts": posted["ts"]}
+    meta = {"ticket_id": "zd-4812", "channel": posted["channel"], "ts": posted["ts"],
+            "version": 1}
     reason = "<!channel> spam, see <https://x.example|this>"
     values = {REASON_INPUT: {REASON_INPUT: {"type": "plain_text_input", "value": reason}}}
     with TestClient(api) as http:
