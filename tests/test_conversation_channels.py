@@ -102,6 +102,30 @@ def test_an_agent_answering_in_zendesk_supersedes_the_waiting_draft(
             assert repo.get_ticket(session, "zd-4901").status == "superseded"
 
 
+
+def test_the_same_words_on_a_later_turn_are_a_new_reply_not_a_duplicate(
+        settings, warm_context, zd):
+    """Zendesk comments carry no marker: the look-up for "already posted?" must not take an
+    earlier turn's identical reply for this one (the customer would get no answer)."""
+    with open_runtime(settings, context=warm_context) as runtime:
+        [poller] = runtime.worker.intake
+        poller.poll_once()
+        runtime.worker.drain()
+        approve(runtime, "zd-4901")
+        bodies = []
+        for n in (1, 2):
+            zd.reply(4901, "Thanks, that fixed it!")
+            assert poller.poll_once() == ["zd-4901"]
+            runtime.worker.drain()
+            result = runtime.desk.service.get("zd-4901")
+            assert result.stage == "resolved" and result.turn == n + 1
+            bodies.append(result.draft.body)
+            approve(runtime, "zd-4901")
+        assert bodies[0] == bodies[1]  # the same closing words, twice
+        ours = [c for c in zd.posted_comments(4901) if c["author_id"] == API_USER]
+        assert len(ours) == 3 and ours[1]["body"] == ours[2]["body"]
+
+
 # --- the event webhook: ticket.created, then ticket.comment_added ---
 
 def _signed(client, event: dict) -> int:

@@ -109,8 +109,13 @@ class ChannelOutbox:
         (zid, thread), zendesk = self._targets(ticket_id), self.zendesk
         if zendesk is not None and zid is not None:
             public, status = bool(payload.get("public", True)), payload.get("status_after")
+            # TRICKY: a conversation may say the same words twice ("Glad it works!"): only
+            # comments newer than the ones earlier turns posted can be this reply.
+            floor = max((int(d["result"].get("comment_id") or 0) for k, d in done.items()
+                         if k.endswith(":zendesk-comment") and not k.startswith(f"{key}:")
+                         and isinstance(d.get("result"), dict)), default=None)
             results["zendesk_comment"] = once(
-                "zendesk-comment", lambda: self._zendesk_comment(zid, body, public))
+                "zendesk-comment", lambda: self._zendesk_comment(zid, body, public, floor))
             if status:
                 results["status"] = once("status", lambda: zendesk.set_status(zid, status))
         slack, cs = self.slack, self.cs_channel
@@ -149,15 +154,16 @@ class ChannelOutbox:
             number, f"+1 from a customer (support ticket {where}).", key=f"{key}:github")
         return {"action": "link", "url": issue["url"], "comment_url": comment["url"]}
 
-    def _zendesk_comment(self, zid: int, body: str, public: bool) -> dict[str, Any]:
+    def _zendesk_comment(self, zid: int, body: str, public: bool,
+                         after: int | None = None) -> dict[str, Any]:
         assert self.zendesk is not None
         # A crash between posting and recording: the comment with our body is the answer.
-        comment = self.zendesk.find_comment(zid, body)
+        comment = self.zendesk.find_comment(zid, body, after=after)
         if comment is not None:
             log.info("Zendesk ticket %s already has this reply; not posting again", zid)
             return {"ticket": zid, "public": comment["public"], "comment_id": comment["id"],
                     "already_posted": True}
-        return self.zendesk.add_comment(zid, body, public=public)
+        return self.zendesk.add_comment(zid, body, public=public, after=after)
 
     @staticmethod
     def _cs_note(ticket_id: str, payload: dict[str, Any], results: dict[str, Any]) -> str:

@@ -267,9 +267,12 @@ class ZendeskClient:
         items = self._call(f"comments of {zid}", lambda: list(self.zenpy.tickets.comments(zid)))
         return [{"id": c.id, "body": c.body, "public": c.public} for c in items]
 
-    def find_comment(self, zid: int, body: str, *, public: bool | None = None
-                     ) -> dict[str, Any] | None:
+    def find_comment(self, zid: int, body: str, *, public: bool | None = None,
+                     after: int | None = None) -> dict[str, Any] | None:
         """The newest comment whose body is `body` (and, if given, whose `public` matches).
+
+        `after`: only comments newer than this comment id count (Zendesk's ids grow), so
+        the same words said on an earlier turn of the conversation are not this reply.
 
         TRICKY: a Zendesk comment cannot carry a hidden marker, so "did we already post
         this?" is answered by an existing comment with our body. Whitespace is compared
@@ -278,14 +281,20 @@ class ZendeskClient:
         """
         wanted = " ".join(body.split())
         for comment in reversed(self.comments(zid)):
+            if after is not None and int(comment["id"]) <= after:
+                break
             if " ".join((comment["body"] or "").split()) == wanted \
                     and public in (None, comment["public"]):
                 return comment
         return None
 
     # -- writing (each re-send only after looking for the earlier attempt) -------------------
-    def add_comment(self, zid: int, body: str, *, public: bool) -> dict[str, Any]:
-        """Post the reply (public) or an internal note (public=False): ticket, comment_id."""
+    def add_comment(self, zid: int, body: str, *, public: bool,
+                    after: int | None = None) -> dict[str, Any]:
+        """Post the reply (public) or an internal note (public=False): ticket, comment_id.
+
+        `after` bounds the look-up before a re-send (see `find_comment`).
+        """
         def send() -> dict[str, Any]:
             # TRICKY: a fresh object per attempt. zenpy sends only an object's "dirty" fields
             # and marks a failed update clean on the next successful call (our look-up), so
@@ -297,7 +306,7 @@ class ZendeskClient:
             return self._commented(zid, public, ids[0] if ids else None)
 
         def landed() -> dict[str, Any] | None:
-            found = self.find_comment(zid, body, public=public)
+            found = self.find_comment(zid, body, public=public, after=after)
             return self._commented(zid, public, found["id"]) if found else None
 
         return self._call(f"comment on {zid}", send, landed=landed)
