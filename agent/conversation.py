@@ -128,3 +128,19 @@ def retrieval_text(state: Mapping[str, Any]) -> str:
 def is_follow_up(state: Mapping[str, Any]) -> bool:
     """Whether this run answers a later message rather than the ticket itself."""
     return int(state.get("turn") or 1) > 1
+
+
+def turn_record(state: Mapping[str, Any], outcome: str, **extra: object) -> dict[str, Any]:
+    """One line of the ticket's audit trail: this turn's draft and what became of it."""
+    draft = state.get("draft")
+    return {
+        "turn": int(state.get("turn") or 1),
+        "stage": state.get("stage"),
+        "team": (state.get("classification") or {}).get("team"),
+        "priority": state.get("priority"),
+        "answered": [m.id for m in state.get("turn_messages") or []],
+        "draft": draft.model_dump(mode="json") if draft is not None else None,
+        "decision": state.get("decision"),
+        "outcome": outcome,
+        **extra,
+    }

@@ -18,11 +18,10 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from agent.context import Context
-from agent.conversation import Message
+from agent.conversation import Message, turn_record
 from agent.decisions import Decision
 from agent.graph import build_graph
 from agent.models import Ticket, TriageResult
-from agent.nodes.deliver import turn_record
 from agent.nodes.intake import normalize_text
 from agent.result import result_from_state
 from agent.state import State, draft_version

@@ -45,7 +45,7 @@ def _fixed(req: DraftRequest, stage: Stage, t: Templates, lang: str) -> Reply:
 
 def _still_broken(req: DraftRequest, stage: Stage, t: Templates, lang: str) -> Reply:
     reply = Reply([t.reply("still_broken_sorry", lang)], status=stage.status_after)
-    extracts = best_sentences(req.ticket.text, customer_passages(req))
+    extracts = best_sentences(req.ticket.text, customer_passages(req)) if stage.answers else []
     if extracts:
         reply.paragraphs.append(t.reply("bug_known_lead", lang) + "\n"
                                 + "\n".join(f"- {e.sentence}" for e in extracts))
@@ -53,7 +53,8 @@ def _still_broken(req: DraftRequest, stage: Stage, t: Templates, lang: str) -> R
             reply.paragraphs.append(t.reply("source_line", lang, title=next(
                 e.passage.title for e in extracts if e.passage.url == url), url=url))
             reply.cite(url)
-    asks = t.missing_info(req.team.slug, req.conversation, lang) if req.kind == "bug" else []
+    asks = (t.missing_info(req.team.slug, req.conversation, lang)
+            if stage.asks_missing and req.kind == "bug" else [])
     if asks:
         reply.paragraphs.append(t.reply("still_broken_ask", lang) + "\n"
                                 + "\n".join(f"- {a}" for a in asks))

@@ -8,7 +8,7 @@ from time import perf_counter
 from langgraph.runtime import Runtime
 
 from agent.context import Context
-from agent.conversation import Message
+from agent.conversation import Message, turn_record
 from agent.nodes._timing import elapsed_ms
 from agent.state import State
 
@@ -36,22 +36,6 @@ def _issue_payload(state: State) -> dict:
     if int(state.get("turn") or 1) > 1 and issue.action == "link" and not issue.body:
         return {"action": "none"}
     return issue.model_dump(mode="json")
-
-
-def turn_record(state: State, outcome: str, **extra: object) -> dict:
-    """One line of the ticket's audit trail: this turn's draft and what became of it."""
-    draft = state.get("draft")
-    return {
-        "turn": int(state.get("turn") or 1),
-        "stage": state.get("stage"),
-        "team": (state.get("classification") or {}).get("team"),
-        "priority": state.get("priority"),
-        "answered": [m.id for m in state.get("turn_messages") or []],
-        "draft": draft.model_dump(mode="json") if draft is not None else None,
-        "decision": state.get("decision"),
-        "outcome": outcome,
-        **extra,
-    }
 
 
 def deliver(state: State, runtime: Runtime[Context]) -> dict:

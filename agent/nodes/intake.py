@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from time import perf_counter
 
-from agent.conversation import Message, unanswered
+from agent.conversation import Message, turn_record, unanswered
 from agent.models import Ticket
 from agent.nodes._timing import elapsed_ms
-from agent.nodes.deliver import turn_record
 from agent.quoting import strip_quoted
 from agent.state import State
 

@@ -8,8 +8,8 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agent.context import Context
+from agent.conversation import turn_record
 from agent.decisions import ACTIONS, Decision
-from agent.nodes.deliver import turn_record
 from agent.result import result_from_state
 from agent.state import State
 
