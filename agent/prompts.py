@@ -88,9 +88,9 @@ def defuse(text: str) -> str:
     return text.replace("<<<", "< < <").replace(">>>", "> > >")
 
 
-def render_ticket(ticket: Ticket) -> str:
+def render_ticket(ticket: Ticket, ticket_chars: int = TICKET_CHARS) -> str:
     """Render the ticket's customer-written fields inside the delimiters."""
-    body = (ticket.body or "")[:TICKET_CHARS]
+    body = (ticket.body or "")[:ticket_chars]
     lines = [
         f"From: {ticket.requester.name or 'unknown'}",
         f"Subject: {ticket.subject or ''}",
@@ -105,8 +105,12 @@ def render_teams(teams: Teams) -> str:
     return "\n".join(f"- {team.slug}: {team.description}" for team in teams)
 
 
-def classify_messages(ticket: Ticket, teams: Teams) -> list[dict[str, str]]:
-    """Build the messages that ask for a ticket's team and kind."""
+def classify_messages(ticket: Ticket, teams: Teams, *, scale: float = 1.0
+                      ) -> list[dict[str, str]]:
+    """Build the messages that ask for a ticket's team and kind.
+
+    `scale` below 1 shortens the ticket's body to fit a smaller context window.
+    """
     system = CLASSIFY_SYSTEM.format(
         teams=render_teams(teams),
         kinds="\n".join(f"- {kind}: {KIND_GUIDE[kind]}" for kind in KINDS),
@@ -115,18 +119,22 @@ def classify_messages(ticket: Ticket, teams: Teams) -> list[dict[str, str]]:
     )
     user = (
         f"Channel: {ticket.source}; plan: {ticket.organization.plan or 'unknown'}.\n\n"
-        f"{render_ticket(ticket)}"
+        f"{render_ticket(ticket, _scaled(TICKET_CHARS, scale))}"
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def render_passages(passages: Sequence[Passage]) -> str:
+def _scaled(chars: int, scale: float) -> int:
+    return max(200, int(chars * min(scale, 1.0)))
+
+
+def render_passages(passages: Sequence[Passage], passage_chars: int = PASSAGE_CHARS) -> str:
     """Render the retrieved passages as numbered blocks with title and URL."""
     if not passages:
         return "(no passages were found: do not cite anything)"
     blocks = []
     for number, passage in enumerate(passages, start=1):
-        text = defuse(passage.text[:PASSAGE_CHARS])
+        text = defuse(passage.text[:passage_chars])
         # The hero's own playbook pages guide the reply but are never linked to a customer.
         url = "(internal playbook: follow it, never cite it)" if passage.internal else (
             passage.url or "(none)")
@@ -164,16 +172,23 @@ def draft_messages(
     playbook: Playbook | str | None,
     passages: Sequence[Passage],
     issue: IssueProposal,
+    scale: float = 1.0,
 ) -> list[dict[str, str]]:
-    """Build the messages that ask for the reply draft and the internal note."""
+    """Build the messages that ask for the reply draft and the internal note.
+
+    `scale` below 1 fits a smaller context window: fewer passages (the best ones stay, in
+    retrieval order), each shorter, and a shorter ticket body.
+    """
+    if scale < 1.0 and passages:
+        passages = list(passages)[:max(1, round(len(passages) * scale))]
     greeting = f"Hey {ticket.first_name}," if ticket.first_name else "Hey there,"
     system = DRAFT_SYSTEM.format(greeting=greeting, injection_rule=INJECTION_RULE)
     user = "\n\n".join([
         f"Team: {team}; kind: {kind}; priority: {priority}; channel: {ticket.source}.",
         render_playbook(playbook),
         render_issue(issue),
-        "Passages you may cite:\n" + render_passages(passages),
-        render_ticket(ticket),
+        "Passages you may cite:\n" + render_passages(passages, _scaled(PASSAGE_CHARS, scale)),
+        render_ticket(ticket, _scaled(TICKET_CHARS, scale)),
     ])
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 

@@ -55,13 +55,15 @@ def build_engine(settings: Settings) -> Engine:
     from agent.engines.llm import LLMEngine
     from tools.llm import make_client
 
-    client = make_client(
-        base_url=settings.llm_base_url,
-        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
-        timeout_s=settings.llm_timeout_s,
-        max_retries=settings.llm_max_retries,
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    client = make_client(base_url=settings.llm_base_url, api_key=key,
+                         timeout_s=settings.llm_timeout_s)
+    return LLMEngine(
+        client, model=settings.llm_model, fallback=offline, max_tokens=settings.llm_max_tokens,
+        context_tokens=settings.llm_context_tokens,
+        ticket_budget_s=settings.llm_ticket_budget_s, max_retries=settings.llm_max_retries,
+        temperature=settings.llm_temperature, secret=key,
     )
-    return LLMEngine(client, model=settings.llm_model, fallback=offline)
 
 
 class LazyStoreOutbox:

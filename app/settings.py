@@ -29,8 +29,20 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("SIDEKICK_LLM_API_KEY", "OPENAI_API_KEY")
     )
     llm_model: str = "gpt-4o-mini"
+    #: Seconds one request may take; a timeout is not retried (the prompt would be as slow).
     llm_timeout_s: float = 30.0
-    llm_max_retries: int = 3
+    #: Retries of a 429, a 5xx or a dropped connection (Retry-After honoured), per request.
+    llm_max_retries: int = Field(default=2, ge=0)
+    #: The most tokens one answer may take (`max_tokens`; a classification takes ≤ 200).
+    llm_max_tokens: int = Field(default=768, ge=16)
+    #: The model's context window in tokens: each prompt is shrunk to fit beside the answer.
+    #: A server that says its window is smaller is believed for the rest of the run.
+    llm_context_tokens: int = Field(default=8192, ge=256)
+    #: Seconds of LLM time per ticket (classification, draft, repairs and retries together);
+    #: past it the ticket gets the offline answer.
+    llm_ticket_budget_s: float = Field(default=120.0, gt=0)
+    #: Sampling temperature: 0 makes a ticket's triage repeatable.
+    llm_temperature: float = Field(default=0.0, ge=0, le=2)
     #: When the offline classifier is at least this sure, the LLM's classification call is skipped.
     llm_skip_classify_above: float = 0.9
 

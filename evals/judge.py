@@ -22,6 +22,11 @@ from evals.runner import Observation
 CRITERIA = ("helpful", "tone", "grounded")
 #: Characters of each passage shown to the judge.
 PASSAGE_CHARS = 700
+#: A verdict is three booleans and one sentence.
+JUDGE_MAX_TOKENS = 200
+#: Said in the report when the judge's model also wrote the drafts it judges.
+SELF_JUDGED = ("the judge ({model}) judged drafts that its own model wrote: a model rates "
+               "its own output kindly, so these verdicts flatter the LLM engine")
 
 JUDGE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -70,24 +75,38 @@ def judge_one(client: Any, model: str, obs: Observation) -> tuple[Verdict | None
 
     assert obs.result is not None
     try:
-        content, usage = chat_json(client, model=model,
-                                   messages=judge_messages(obs.row.ticket.text, obs.result),
-                                   schema_name="draft_verdict", json_schema=JUDGE_SCHEMA)
+        answer = chat_json(client, model=model,
+                           messages=judge_messages(obs.row.ticket.text, obs.result),
+                           schema_name="draft_verdict", json_schema=JUDGE_SCHEMA,
+                           max_tokens=JUDGE_MAX_TOKENS)
     except LLMCallError as exc:
-        return None, str(exc), 0
-    tokens = usage.prompt_tokens + usage.completion_tokens
+        return None, str(exc), exc.usage.prompt_tokens + exc.usage.completion_tokens
+    tokens = answer.usage.prompt_tokens + answer.usage.completion_tokens
     try:
-        return Verdict.model_validate(json.loads(content)), "", tokens
+        return Verdict.model_validate(json.loads(answer.content)), "", tokens
     except (json.JSONDecodeError, ValidationError) as exc:
         return None, f"unreadable verdict ({type(exc).__name__})", tokens
 
 
-def judge_drafts(client: Any, model: str, observations: Sequence[Observation]
-                 ) -> dict[str, Any] | None:
-    """Judge every row that has draft expectations; None when there is none."""
+def self_judged(model: str, engine_model: str | None, observations: Sequence[Observation]
+                ) -> bool:
+    """Whether any draft was written by an LLM engine running the judge's own model."""
+    return engine_model == model and any(
+        o.result is not None and o.result.engine.startswith("llm") for o in observations)
+
+
+def judge_drafts(client: Any, model: str, observations: Sequence[Observation],
+                 engine_model: str | None = None) -> dict[str, Any] | None:
+    """Judge every row that has draft expectations; None when there is none.
+
+    `engine_model` is the model the LLM engine drafted with (None: no LLM engine ran); when
+    it is the judge's, the result carries a warning, and the CLI prints it.
+    """
     rows = [o for o in observations if o.row.expected.get("draft") and o.result is not None]
     if not rows:
         return None
+    warnings = [SELF_JUDGED.format(model=model)] if self_judged(model, engine_model,
+                                                                rows) else []
     verdicts: list[tuple[Observation, Verdict]] = []
     failures, errors, tokens = [], [], 0
     for obs in rows:
@@ -108,6 +127,7 @@ def judge_drafts(client: Any, model: str, observations: Sequence[Observation]
 
     return {
         "model": model, "n": judged, "errors": errors, "tokens": tokens,
+        "warnings": warnings,
         "pass_rate": rate([v.passed for _, v in verdicts]),
         **{f"{c}_rate": rate([getattr(v, c) for _, v in verdicts]) for c in CRITERIA},
         "failures": failures,
@@ -120,4 +140,4 @@ def make_judge_client(settings: Any) -> Any:
 
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     return make_client(base_url=settings.llm_base_url, api_key=key,
-                       timeout_s=settings.llm_timeout_s, max_retries=settings.llm_max_retries)
+                       timeout_s=settings.llm_timeout_s)

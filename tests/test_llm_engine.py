@@ -14,6 +14,10 @@ from fakes.openai_server import (
     FakeOpenAI,
     Reply,
     json_reply,
+    llama_cpp_python_context_overflow,
+    llama_cpp_python_schema_refusal,
+    llama_server_context_overflow,
+    llama_server_grammar_refusal,
     status_reply,
     text_reply,
 )
@@ -73,11 +77,11 @@ def fallback():
     return OfflineEngine()
 
 
-def engine_for(fake: FakeOpenAI, fallback, *, timeout_s: float = 5.0, retries: int = 2):
-    client = make_client(
-        base_url=fake.base_url, api_key=API_KEY, timeout_s=timeout_s, max_retries=retries
-    )
-    return LLMEngine(client, model="fake-model", fallback=fallback)
+def engine_for(fake: FakeOpenAI, fallback, *, timeout_s: float = 5.0, retries: int = 2,
+               **kwargs):
+    client = make_client(base_url=fake.base_url, api_key=API_KEY, timeout_s=timeout_s)
+    return LLMEngine(client, model="fake-model", fallback=fallback, max_retries=retries,
+                     secret=API_KEY, **kwargs)
 
 
 def request_for(ticket: Ticket, *, priority: str = "high") -> DraftRequest:
@@ -195,15 +199,14 @@ def test_malformed_draft_twice_uses_the_offline_draft(fake_openai, fallback, tic
     assert result.usage.calls == 2
 
 
-def test_429_is_retried_by_the_sdk(fake_openai, fallback, ticket, prior):
+def test_429_is_retried_and_both_attempts_are_counted(fake_openai, fallback, ticket, prior):
     fake_openai.push(status_reply(429), json_reply(GOOD_CLASS))
     result = engine_for(fake_openai, fallback, retries=2).classify(ticket, teams=TEAMS,
                                                                    prior=prior)
 
     assert result.value["engine"] == "llm" and not result.warnings
-    assert len(fake_openai.requests) == 2
-    assert fake_openai.requests[1].headers.get("x-stainless-retry-count") == "1"
-    # Retry-After (0.01 s) was honoured instead of the SDK's 0.375-0.5 s default backoff.
+    assert len(fake_openai.requests) == 2 and result.usage.calls == 2
+    # Retry-After (0.01 s) was honoured instead of the 0.5 s default backoff.
     first, second = fake_openai.requests
     assert second.received_at - first.received_at < 0.3, "Retry-After was not honoured"
 
@@ -215,9 +218,9 @@ def test_500_every_time_falls_back_with_a_warning(fake_openai, fallback, ticket,
     result = engine.classify(ticket, teams=TEAMS, prior=prior)
 
     assert result.value == prior
-    assert result.warnings == [
-        "llm classify failed: HTTP 500 (InternalServerError); used the offline classifier"]
-    assert len(fake_openai.requests) == 3 and result.usage.calls == 1
+    assert result.warnings == ["llm classify failed: HTTP 500 (InternalServerError): fake "
+                               "error 500; used the offline classifier"]
+    assert len(fake_openai.requests) == 3 and result.usage.calls == 3
     drafted = engine.draft(request_for(ticket))
     assert drafted.warnings[0].startswith("llm draft failed: HTTP 500")
     assert API_KEY not in caplog.text
@@ -235,11 +238,122 @@ def test_a_timeout_falls_back_with_a_warning(fake_openai, fallback, ticket, prio
     assert len(fake_openai.requests) == 1
 
 
-def test_json_schema_rejected_falls_back_to_json_object(fake_openai, fallback, ticket, prior):
-    fake_openai.push(status_reply(400, retry_after=None), json_reply(GOOD_CLASS))
+def test_a_timeout_is_not_retried(fake_openai, fallback, ticket, prior):
+    fake_openai.always(Reply(content=json.dumps(GOOD_CLASS), delay_s=2.0))
+    engine = engine_for(fake_openai, fallback, timeout_s=0.3, retries=3)
+    result = engine.classify(ticket, teams=TEAMS, prior=prior)
+
+    assert result.warnings == ["llm classify failed: timeout; used the offline classifier"]
+    assert len(fake_openai.requests) == 1 and result.usage.calls == 1
+
+
+def test_the_ticket_budget_cuts_the_request_and_skips_the_draft(fake_openai, fallback, ticket,
+                                                                prior):
+    # Good answers, but 2 s late; the ticket has 0.5 s in all and each request up to 5 s:
+    # the classification gives up at 0.5 s, and the draft finds no time left.
+    fake_openai.always(Reply(content=json.dumps(GOOD_CLASS), delay_s=2.0))
+    engine = engine_for(fake_openai, fallback, timeout_s=5.0, ticket_budget_s=0.5)
+    classified = engine.classify(ticket, teams=TEAMS, prior=prior)
+    drafted = engine.draft(request_for(ticket))
+
+    assert classified.value == prior
+    assert classified.warnings == ["llm classify failed: timeout; used the offline classifier"]
+    assert drafted.warnings[0] == ("llm draft failed: time budget for the ticket spent; used "
+                                   "the offline draft")
+    assert drafted.value == fallback.draft(request_for(ticket)).value
+    assert len(fake_openai.requests) == 1 and drafted.usage.calls == 0
+
+
+def test_json_schema_refused_by_llama_cpp_python_500_uses_json_object_with_the_schema(
+        fake_openai, fallback, ticket, prior):
+    fake_openai.push(llama_cpp_python_schema_refusal(), json_reply(GOOD_CLASS),
+                     json_reply(GOOD_DRAFT))
+    engine = engine_for(fake_openai, fallback, retries=2)
+    result = engine.classify(ticket, teams=TEAMS, prior=prior)
+
+    assert result.value["engine"] == "llm" and not result.warnings
+    assert len(fake_openai.requests) == 2 and result.usage.calls == 2  # the 500 not retried
+    fmt = fake_openai.requests[1].body["response_format"]
+    assert fmt["type"] == "json_object"
+    assert fmt["schema"]["properties"]["team"]["enum"] == list(TEAMS.slugs)
+    # The engine remembers: the draft asks for json_object straight away.
+    engine.draft(request_for(ticket))
+    assert fake_openai.requests[2].body["response_format"]["type"] == "json_object"
+
+
+def test_a_schema_the_server_cannot_compile_ends_with_the_schema_in_the_prompt(
+        fake_openai, fallback, ticket, prior):
+    fake_openai.push(llama_server_grammar_refusal(), llama_server_grammar_refusal(),
+                     json_reply(GOOD_CLASS))
     result = engine_for(fake_openai, fallback).classify(ticket, teams=TEAMS, prior=prior)
-    assert result.value["engine"] == "llm"
-    assert fake_openai.requests[1].body["response_format"] == {"type": "json_object"}
+
+    assert result.value["engine"] == "llm" and result.usage.calls == 3
+    last = fake_openai.requests[2]
+    assert last.body["response_format"] == {"type": "json_object"}
+    assert '"team":{"enum":' in last.content("system").replace(" ", "")
+
+
+@pytest.mark.parametrize("overflow", [
+    llama_server_context_overflow(9000, 4096),
+    llama_cpp_python_context_overflow(9000, 4096, 768),
+], ids=["llama-server", "llama-cpp-python"])
+def test_a_context_overflow_shrinks_the_prompt_not_the_schema(fake_openai, fallback, ticket,
+                                                              overflow):
+    long_passage = Passage(title="Replay internals", url=DOCS, score=0.9,
+                           text="Recordings are stored in blobs. " * 200)
+    request = request_for(ticket)
+    request = DraftRequest(**{**request.__dict__, "passages": [long_passage] * 5})
+    fake_openai.push(overflow, json_reply(GOOD_DRAFT), json_reply(GOOD_DRAFT))
+    engine = engine_for(fake_openai, fallback, context_tokens=32_000)
+    result = engine.draft(request)
+
+    assert not result.warnings and result.value.body.startswith("Hey Ada,")
+    first, second = fake_openai.requests[:2]
+    assert second.body["response_format"]["type"] == "json_schema"
+    assert len(second.content("user")) < len(first.content("user")) / 2
+    assert second.body["max_tokens"] <= 4096 // 4
+    # The server's window is believed for the next ticket: it is fitted to 4096 up front.
+    engine.draft(request)
+    third = fake_openai.requests[2]
+    assert sum(len(m["content"]) for m in third.messages) / 3 + third.body["max_tokens"] <= 4096
+
+
+def test_the_prompt_fits_the_configured_context_before_it_is_sent(fake_openai, fallback,
+                                                                  ticket):
+    long_ticket = ticket.model_copy(update={"body": "The replay is blank. " * 1500})
+    fake_openai.push(json_reply(GOOD_DRAFT))
+    engine_for(fake_openai, fallback, context_tokens=2048, max_tokens=512).draft(
+        request_for(long_ticket))
+
+    [sent] = fake_openai.requests
+    chars = sum(len(m["content"]) for m in sent.messages)
+    assert chars / 3 + 512 <= 2048 and sent.body["max_tokens"] == 512
+
+
+def test_an_answer_cut_at_max_tokens_is_asked_again_shorter(fake_openai, fallback, ticket):
+    cut = text_reply('{"body": "Hey Ada,\n\nThanks for the rep', finish_reason="length",
+                     completion_tokens=300)
+    fake_openai.push(cut, json_reply(GOOD_DRAFT, completion_tokens=90))
+    result = engine_for(fake_openai, fallback, max_tokens=300).draft(request_for(ticket))
+
+    assert not result.warnings and result.value.citations == [DOCS, ISSUE]
+    assert result.usage.calls == 2 and result.usage.completion_tokens == 390
+    assert fake_openai.requests[0].body["max_tokens"] == 300
+    assert "cut off at the 300-token limit" in fake_openai.requests[1].messages[-1]["content"]
+
+
+def test_the_server_message_reaches_the_warning_without_the_key(fake_openai, fallback, ticket,
+                                                                prior):
+    leaky = Reply(status=401, error={"message": f"Incorrect API key provided: {API_KEY}. "
+                                     "You can find your key at the dashboard.",
+                                     "type": "invalid_request_error"})
+    fake_openai.push(leaky)
+    result = engine_for(fake_openai, fallback).classify(ticket, teams=TEAMS, prior=prior)
+
+    [warning] = result.warnings
+    assert warning.startswith("llm classify failed: HTTP 401 (AuthenticationError): Incorrect "
+                              "API key provided: [key]")
+    assert API_KEY not in warning and "sk-test" not in warning
 
 
 def test_a_prompt_injection_stays_inside_the_delimiters(fake_openai, fallback, prior):

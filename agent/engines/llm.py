@@ -9,7 +9,9 @@ endpoint fails, the offline answer is used and a warning says so.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
@@ -20,7 +22,7 @@ from agent.models import KINDS, Draft, Status, Ticket, Usage
 from agent.playbooks import Playbook, get_playbook
 from agent.state import Classification
 from agent.teams import Teams
-from tools.llm import LLMCallError, chat_json
+from tools.llm import ContextLengthError, LLMCallError, Wire, chat_json
 
 if TYPE_CHECKING:
     import openai
@@ -34,6 +36,20 @@ AGREE_CONFIDENCE = 0.85
 #: but with a confidence that still tells the hero the two classifiers differed.
 DISAGREE_CONFIDENCE = 0.7
 ERROR_CHARS = 400
+#: A conservative characters-per-token ratio for estimating a prompt before sending it
+#: (English runs ~4 with most tokenizers; URLs, code and other languages fewer).
+CHARS_PER_TOKEN = 3.0
+#: Tokens the chat template adds around the messages, and a margin for the estimate.
+TEMPLATE_TOKENS = 64
+#: A classification answer is three short fields: it never needs the draft's budget.
+CLASSIFY_MAX_TOKENS = 200
+#: Shrink steps tried before the first request when the prompt looks too long.
+SCALES = (1.0, 0.6, 0.35, 0.2, 0.1)
+#: Tickets whose time budget is remembered (their classify and draft calls share it).
+BUDGETS_KEPT = 256
+#: Seconds past its budget after which a ticket's start belongs to an earlier turn: the
+#: nodes between classification and draft (retrieval, issue search) take far less.
+STALE_AFTER_S = 60.0
 
 _STRICT = ConfigDict(extra="ignore", json_schema_extra={"additionalProperties": False})
 
@@ -108,56 +124,148 @@ def find_playbook(name: str | None) -> Playbook | str | None:
         return name
 
 
+def estimate_tokens(messages: list[dict[str, str]]) -> int:
+    """A cautious estimate of the tokens `messages` take (no tokenizer is loaded)."""
+    chars = sum(len(m.get("content") or "") for m in messages)
+    return int(chars / CHARS_PER_TOKEN) + TEMPLATE_TOKENS
+
+
+Build = Callable[[float], list[dict[str, str]]]
+
+
 class LLMEngine:
-    """The `Engine` backed by a chat model, falling back to another engine on failure."""
+    """The `Engine` backed by a chat model, falling back to another engine on failure.
+
+    Each call has a token budget: the prompt is shrunk (fewer, shorter passages, a shorter
+    ticket) until its estimate plus `max_tokens` fits `context_tokens`, and again, from the
+    server's own numbers, when the server still says it does not fit. A ticket's calls
+    (classification, draft, repairs, retries) share `ticket_budget_s` of wall time.
+    """
 
     def __init__(
-        self, client: openai.OpenAI, *, model: str, fallback: Engine, name: str = "llm"
+        self,
+        client: openai.OpenAI,
+        *,
+        model: str,
+        fallback: Engine,
+        name: str = "llm",
+        max_tokens: int = 768,
+        context_tokens: int = 8192,
+        ticket_budget_s: float = 120.0,
+        max_retries: int = 2,
+        temperature: float | None = 0.0,
+        secret: str | None = None,
     ) -> None:
         self.client = client
         self.model = model
         self.fallback = fallback
         self.name = name
+        self.max_tokens = max_tokens
+        self.context_tokens = context_tokens
+        self.ticket_budget_s = ticket_budget_s
+        self.max_retries = max_retries
+        self.temperature = temperature
+        self.secret = secret
+        #: The endpoint's `response_format` step, learnt once for every later call.
+        self.wire = Wire()
+        self._started: OrderedDict[str, float] = OrderedDict()
+
+    def _deadline(self, ticket_id: str, *, restart: bool) -> float:
+        """The ticket's deadline; classification starts it, the draft reuses it."""
+        now = time.monotonic()
+        started = self._started.get(ticket_id)
+        if restart or started is None or now - started > self.ticket_budget_s + STALE_AFTER_S:
+            started = now
+        self._started[ticket_id] = started
+        self._started.move_to_end(ticket_id)
+        while len(self._started) > BUDGETS_KEPT:
+            self._started.popitem(last=False)
+        return started + self.ticket_budget_s
+
+    def _fit(self, build: Build, max_tokens: int, scale: float = 1.0
+             ) -> tuple[list[dict[str, str]], float, int]:
+        """The largest prompt (from `scale` down) whose estimate fits beside the answer."""
+        budget = self.context_tokens - max_tokens
+        for step in (s for s in SCALES if s <= scale):
+            messages = build(step)
+            if estimate_tokens(messages) <= budget:
+                return messages, step, max_tokens
+        # Even the smallest prompt does not fit beside the answer: give the answer less.
+        messages = build(SCALES[-1])
+        left = self.context_tokens - estimate_tokens(messages)
+        return messages, SCALES[-1], max(64, min(max_tokens, left))
 
     def _ask(
-        self, messages: list[dict[str, str]], schema: type[BaseModel], usage: Usage
+        self, build: Build, schema: type[BaseModel], usage: Usage, *, deadline: float,
+        max_tokens: int,
     ) -> tuple[BaseModel | None, str]:
         """Ask, validate, repair once. Returns the answer or None and the reason it failed.
 
-        `usage` is updated in place with every call, including failed and repair calls; a
-        call is one request as we see it (the SDK's own retries inside it are not counted).
+        `usage` is updated in place with every request sent: retries, refused schemas,
+        context overflows, repairs, and the failed ones.
         """
         json_schema = schema.model_json_schema()
-        error = ""
-        for _attempt in range(2):
-            usage.calls += 1
+        messages, scale, max_tokens = self._fit(build, max_tokens)
+        error, repaired, shrunk = "", False, 0
+        while True:
             try:
-                content, tokens = chat_json(
-                    self.client,
-                    model=self.model,
-                    messages=messages,
-                    schema_name=schema.__name__,
-                    json_schema=json_schema,
+                answer = chat_json(
+                    self.client, model=self.model, messages=messages,
+                    schema_name=schema.__name__, json_schema=json_schema,
+                    max_tokens=max_tokens, temperature=self.temperature, deadline=deadline,
+                    max_retries=self.max_retries,
+                    wire=self.wire, secret=self.secret,
                 )
+            except ContextLengthError as exc:
+                _count(usage, exc.usage)
+                if shrunk >= 2:
+                    return None, str(exc)
+                shrunk += 1
+                messages, scale, max_tokens = self._shrink(build, exc, messages, scale,
+                                                           max_tokens)
+                repaired = False  # the shrunk prompt starts over, repair included
+                continue
             except LLMCallError as exc:
+                _count(usage, exc.usage)
                 return None, str(exc)
-            usage.prompt_tokens += tokens.prompt_tokens
-            usage.completion_tokens += tokens.completion_tokens
+            _count(usage, answer.usage)
             try:
-                return schema.model_validate_json(content), ""
+                return schema.model_validate_json(answer.content), ""
             except ValidationError as exc:
                 error = describe(exc)
+                if answer.truncated:
+                    error = (f"the answer was cut off at the {max_tokens}-token limit; "
+                             f"answer again, shorter ({error})")[:ERROR_CHARS]
                 log.info("llm answer failed validation: %s", error)
-                messages = prompts.repair_messages(messages, content, error)
-        return None, f"invalid output after one repair ({error})"
+            if repaired:
+                return None, f"invalid output after one repair ({error})"
+            repaired = True
+            messages = prompts.repair_messages(messages, answer.content, error)
+
+    def _shrink(self, build: Build, exc: ContextLengthError, messages: list[dict[str, str]],
+                scale: float, max_tokens: int) -> tuple[list[dict[str, str]], float, int]:
+        """Rebuild the prompt to fit the context the server says it has."""
+        n_ctx = exc.n_ctx or self.context_tokens
+        # Later tickets fit up front instead of paying for the overflow again.
+        self.context_tokens = min(self.context_tokens, n_ctx)
+        sent = exc.n_prompt_tokens or estimate_tokens(messages)
+        max_tokens = min(max_tokens, max(64, n_ctx // 4))
+        room = n_ctx - max_tokens - TEMPLATE_TOKENS
+        new_scale = max(SCALES[-1], min(scale * 0.9 * room / max(sent, 1), scale * 0.6))
+        log.info("prompt of %d tokens over a %d-token context; shrinking to %.2f",
+                 sent, n_ctx, new_scale)
+        return build(new_scale), new_scale, max_tokens
 
     def classify(
         self, ticket: Ticket, *, teams: Teams, prior: Classification
     ) -> EngineResult[Classification]:
         """Ask the model for team and kind; on failure return `prior` with a warning."""
         usage = Usage()
-        messages = prompts.classify_messages(ticket, teams)
-        answer, reason = self._ask(messages, classification_model(teams.slugs), usage)
+        deadline = self._deadline(ticket.id, restart=True)
+        answer, reason = self._ask(
+            lambda scale: prompts.classify_messages(ticket, teams, scale=scale),
+            classification_model(teams.slugs), usage, deadline=deadline,
+            max_tokens=min(CLASSIFY_MAX_TOKENS, self.max_tokens))
         if answer is None:
             warning = f"llm classify failed: {reason}; used the offline classifier"
             log.warning("%s (ticket %s)", warning, ticket.id)
@@ -182,20 +290,26 @@ class LLMEngine:
         """Ask the model for the reply; on failure use the fallback engine's draft."""
         usage = Usage()
         playbook = find_playbook(request.playbook)
-        messages = prompts.draft_messages(
-            ticket=request.ticket,
-            team=request.team.slug,
-            priority=request.priority,
-            kind=request.kind,
-            playbook=playbook,
-            passages=request.passages,
-            issue=request.issue,
-        )
+
+        def build(scale: float) -> list[dict[str, str]]:
+            return prompts.draft_messages(
+                ticket=request.ticket,
+                team=request.team.slug,
+                priority=request.priority,
+                kind=request.kind,
+                playbook=playbook,
+                passages=request.passages,
+                issue=request.issue,
+                scale=scale,
+            )
+
         allowed = [p.url for p in request.passages if p.url and not p.internal]
         if request.issue.action == "link" and request.issue.url:
             allowed.append(request.issue.url)
         schema = draft_model(list(dict.fromkeys(allowed)))
-        answer, reason = self._ask(messages, schema, usage)
+        deadline = self._deadline(request.ticket.id, restart=False)
+        answer, reason = self._ask(build, schema, usage, deadline=deadline,
+                                   max_tokens=self.max_tokens)
         if answer is None:
             warning = f"llm draft failed: {reason}; used the {self.fallback.name} draft"
             log.warning("%s (ticket %s)", warning, request.ticket.id)
@@ -219,6 +333,12 @@ class LLMEngine:
             citations=list(dict.fromkeys(data["citations"])),
         )
         return EngineResult(draft, usage=usage)
+
+
+def _count(usage: Usage, spent: Any) -> None:
+    usage.calls += spent.calls
+    usage.prompt_tokens += spent.prompt_tokens
+    usage.completion_tokens += spent.completion_tokens
 
 
 def _confidence(agrees: bool, prior_confidence: float | None) -> float:

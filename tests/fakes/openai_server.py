@@ -3,7 +3,17 @@
 It is a real HTTP server (stdlib, 127.0.0.1, a free port, a background thread), so the real
 `openai` client exercises its own wire format, retries and timeouts against it. Each request
 pops the next scripted `Reply`; when the queue is empty the `default` reply is used (a 418,
-which the SDK does not retry, so a test that under-scripts fails loudly).
+which nothing retries, so a test that under-scripts fails loudly).
+
+The refusals are the real servers' own bodies (their source: llama.cpp's
+`tools/server/server-common.cpp` `format_error_response` and `server-context.cpp`;
+llama-cpp-python's `llama_cpp/server/errors.py`, which turns any exception, the request's
+pydantic validation included, into a 500):
+
+- `llama_cpp_python_schema_refusal()`: the 500 llama-cpp-python answers to `json_schema`;
+- `llama_server_context_overflow(n_prompt, n_ctx)`: llama.cpp's 400 for a long prompt;
+- `llama_cpp_python_context_overflow(...)`: llama-cpp-python's OpenAI-style 400;
+- `Reply(finish_reason="length")`: an answer cut at `max_tokens`; `delay_s`: a slow one.
 """
 
 from __future__ import annotations
@@ -35,6 +45,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     prompt_tokens: int = 11
     completion_tokens: int = 7
+    finish_reason: str = "stop"
+    #: The error body of a non-200 reply (default: an OpenAI-style one naming the status).
+    error: dict[str, Any] | None = None
 
 
 def json_reply(obj: Any, **kwargs: Any) -> Reply:
@@ -51,6 +64,44 @@ def status_reply(status: int, *, retry_after: str | None = FAST_RETRY_AFTER) -> 
     """An error status with an OpenAI-style error body (and a Retry-After header)."""
     headers = {"Retry-After": retry_after} if retry_after is not None else {}
     return Reply(status=status, headers=headers)
+
+
+def llama_cpp_python_schema_refusal() -> Reply:
+    """llama-cpp-python's answer to `response_format: json_schema`: its request model knows
+    only `text` and `json_object`, and its route handler turns the validation error into a 500.
+    """
+    message = ("[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+               "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+               "'ctx': {'expected': \"'text' or 'json_object'\"}}]")
+    return Reply(status=500, error={"message": message, "type": "internal_server_error",
+                                    "param": None, "code": None})
+
+
+def llama_server_context_overflow(n_prompt_tokens: int, n_ctx: int) -> Reply:
+    """llama.cpp's `llama-server` when the prompt does not fit its context."""
+    message = (f"request ({n_prompt_tokens} tokens) exceeds the available context size "
+               f"({n_ctx} tokens), try increasing it")
+    return Reply(status=400, error={"code": 400, "message": message,
+                                    "type": "exceed_context_size_error",
+                                    "n_prompt_tokens": n_prompt_tokens, "n_ctx": n_ctx})
+
+
+def llama_cpp_python_context_overflow(n_prompt_tokens: int, n_ctx: int, max_tokens: int
+                                      ) -> Reply:
+    """llama-cpp-python's OpenAI-style 400 for a prompt longer than its context."""
+    message = (f"This model's maximum context length is {n_ctx} tokens. However, you requested "
+               f"{n_prompt_tokens + max_tokens} tokens ({n_prompt_tokens} in the messages, "
+               f"{max_tokens} in the completion). Please reduce the length of the messages "
+               "or completion.")
+    return Reply(status=400, error={"message": message, "type": "invalid_request_error",
+                                    "param": "messages", "code": "context_length_exceeded"})
+
+
+def llama_server_grammar_refusal() -> Reply:
+    """llama.cpp's `llama-server` when it cannot turn a schema into a grammar."""
+    return Reply(status=400, error={"code": 400, "type": "invalid_request_error",
+                                    "message": "JSON schema conversion failed:\n"
+                                    "Unresolved $ref #/$defs/Missing"})
 
 
 @dataclass
@@ -140,7 +191,7 @@ def completion(content: str | None, reply: Reply, model: str) -> dict[str, Any]:
         "choices": [{
             "index": 0,
             "message": {"role": "assistant", "content": content},
-            "finish_reason": "stop",
+            "finish_reason": reply.finish_reason,
         }],
         "usage": {
             "prompt_tokens": reply.prompt_tokens,
@@ -172,8 +223,9 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if reply.status == 200:
                 payload = completion(reply.content, reply, body.get("model", "fake"))
             else:
-                payload = {"error": {"message": f"fake error {reply.status}",
-                                     "type": "fake_error", "code": str(reply.status)}}
+                payload = {"error": reply.error or {"message": f"fake error {reply.status}",
+                                                    "type": "fake_error",
+                                                    "code": str(reply.status)}}
             data = json.dumps(payload).encode()
             try:
                 self.send_response(reply.status)
