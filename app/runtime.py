@@ -57,7 +57,7 @@ def build_engine(settings: Settings) -> Engine:
 
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     client = make_client(base_url=settings.llm_base_url, api_key=key,
-                         timeout_s=settings.llm_timeout_s)
+                         timeout_s=settings.llm_timeout_s, max_retries=settings.llm_max_retries)
     return LLMEngine(
         client, model=settings.llm_model, fallback=offline, max_tokens=settings.llm_max_tokens,
         context_tokens=settings.llm_context_tokens,

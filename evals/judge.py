@@ -140,4 +140,4 @@ def make_judge_client(settings: Any) -> Any:
 
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     return make_client(base_url=settings.llm_base_url, api_key=key,
-                       timeout_s=settings.llm_timeout_s)
+                       timeout_s=settings.llm_timeout_s, max_retries=settings.llm_max_retries)

@@ -79,7 +79,8 @@ def fallback():
 
 def engine_for(fake: FakeOpenAI, fallback, *, timeout_s: float = 5.0, retries: int = 2,
                **kwargs):
-    client = make_client(base_url=fake.base_url, api_key=API_KEY, timeout_s=timeout_s)
+    client = make_client(base_url=fake.base_url, api_key=API_KEY, timeout_s=timeout_s,
+                         max_retries=retries)
     return LLMEngine(client, model="fake-model", fallback=fallback, max_retries=retries,
                      secret=API_KEY, **kwargs)
 

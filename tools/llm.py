@@ -127,19 +127,19 @@ class Wire:
 
 
 def make_client(
-    *, base_url: str | None, api_key: str | None, timeout_s: float, max_retries: int = 0
+    *, base_url: str | None, api_key: str | None, timeout_s: float, max_retries: int
 ) -> openai.OpenAI:
-    """Build the SDK client, with the SDK's own retries off.
+    """Build the SDK client. Its timeout and retry count are the ones `chat_json` uses.
 
     TRICKY: the SDK retries timeouts like any other failure, so one 30 s timeout became two
-    minutes. `chat_json` retries itself, timeouts excepted, inside a deadline; `max_retries`
-    here stays 0 unless a caller wants the SDK's behaviour back.
+    minutes. `chat_json` turns the SDK's retries off for each request and retries itself,
+    timeouts excepted, inside a deadline, `max_retries` times at most.
 
     Args:
         base_url: The endpoint's `/v1` URL; None means api.openai.com.
         api_key: The key; None for a local server that needs none.
         timeout_s: Per-request timeout in seconds (connect and read).
-        max_retries: The SDK's retries after the first attempt (default 0).
+        max_retries: Retries after the first attempt; 0 disables them.
 
     Returns:
         An `openai.OpenAI` client.
@@ -287,7 +287,7 @@ def chat_json(
     max_tokens: int | None = None,
     temperature: float | None = None,
     deadline: float | None = None,
-    max_retries: int = 2,
+    max_retries: int | None = None,
     wire: Wire | None = None,
     secret: str | None = None,
 ) -> ChatAnswer:
@@ -306,7 +306,8 @@ def chat_json(
         temperature: Sampling temperature (None: the server's default).
         deadline: `time.monotonic()` after which no request starts and none waits longer;
             each request's timeout is cut to what is left.
-        max_retries: Retries of a 429, 5xx or dropped connection (never of a timeout).
+        max_retries: Retries of a 429, 5xx or dropped connection (never of a timeout);
+            None: the client's `max_retries`.
         wire: The endpoint's remembered `response_format` step; a fresh one if None.
         secret: The API key, removed from any quoted server message.
 
@@ -323,7 +324,8 @@ def chat_json(
 
     wire = wire or Wire()
     usage = ChatUsage()
-    retries = 0
+    retries, most = 0, client.max_retries if max_retries is None else max_retries
+    sdk = client.with_options(max_retries=0)
     while True:
         step = wire.format
         sent: Any = messages if step != "json_object" else with_schema_in_prompt(
@@ -340,7 +342,7 @@ def chat_json(
             extra["temperature"] = temperature
         usage.calls += 1
         try:
-            response = client.chat.completions.create(
+            response = sdk.chat.completions.create(
                 model=model, messages=sent, response_format=fmt, timeout=timeout, **extra)
         except openai.APIError as exc:
             if isinstance(exc, openai.APIStatusError) and is_context_error(exc):
@@ -355,7 +357,7 @@ def chat_json(
                          server_message(exc, secret), wire.format)
                 continue
             wait = _retry_after(exc)
-            if _retryable(exc) and retries < max_retries and (wait or 0) <= MAX_RETRY_AFTER_S:
+            if _retryable(exc) and retries < most and (wait or 0) <= MAX_RETRY_AFTER_S:
                 wait = BACKOFF_S * 2**retries if wait is None else wait
                 if deadline is None or time.monotonic() + wait < deadline:
                     retries += 1

@@ -152,7 +152,7 @@ class LLMEngine:
         max_tokens: int = 768,
         context_tokens: int = 8192,
         ticket_budget_s: float = 120.0,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         temperature: float | None = 0.0,
         secret: str | None = None,
     ) -> None:
