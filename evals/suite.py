@@ -34,6 +34,11 @@ class Options:
     shared: Path | None = None
     baselines: bool = False
     progress: bool = True
+    #: `auto`: the LLM engine when one is configured; `llm`: it, beside the offline engine
+    #: on the same rows (and gated against it); `offline`: the offline engine only.
+    engine: str = "auto"
+    #: Evaluate only the first N rows of each dataset (a fixed subset); None: all.
+    rows: int | None = None
 
 
 @dataclass
@@ -106,13 +111,23 @@ def _evaluate(workspace: Workspace, dataset: Dataset, options: Options, teams: l
     report = score_run(run, teams)
     if run.skipped:
         notify(f"{dataset.name}: skipped {len(run.skipped)} rows that need ../shared")
+    if options.engine == "llm":
+        from evals.engines import compare, offline_workspace
+
+        bar.total = (bar.total or 0) + len(run.observations)
+        offline = run_dataset(offline_workspace(workspace), dataset, bar, cv=options.cv,
+                              seed=options.seed)
+        report["engines"] = compare(report, score_run(offline, teams))
     report["llm_judge"] = None
     settings = workspace.settings
     if settings.llm_enabled:
         from evals.judge import judge_drafts, make_judge_client
 
-        report["llm_judge"] = judge_drafts(make_judge_client(settings), settings.llm_model,
-                                           run.observations)
+        engine_model = settings.llm_model if "llm" in run.engine else None
+        report["llm_judge"] = judge = judge_drafts(
+            make_judge_client(settings), settings.llm_model, run.observations, engine_model)
+        for warning in (judge or {}).get("warnings", []):
+            notify(f"{dataset.name}: LLM judge: {warning}")
     if options.baselines:
         from evals.baselines import run_baselines
 
@@ -127,6 +142,10 @@ def run_suite(options: Options, bounds: dict[str, list[Bound]], notify: Notify) 
 
     started = perf_counter()
     workspace, cleanup = _prepare(options, notify)
+    if options.engine == "offline":
+        from evals.engines import offline_workspace
+
+        workspace = offline_workspace(workspace)
     try:
         teams = list(load_teams(workspace.settings.teams_file).slugs)
         if not workspace.settings.llm_enabled:
@@ -138,9 +157,15 @@ def run_suite(options: Options, bounds: dict[str, list[Bound]], notify: Notify) 
                 runs.append(run)
                 reports[dataset_key(dataset.name, options.cv)] = report
         checks = apply(bounds, reports)
+        from evals.engines import floor_checks
+
+        for key, report in reports.items():
+            if report.get("engines"):
+                checks += floor_checks(key, report["engines"])
         context = {"datasets": [str(d.path) for d in options.datasets], "cv": options.cv,
                    "seed": options.seed, "train_rows": len(options.train_rows),
                    "engine": ", ".join(sorted({r.engine for r in runs})),
+                   "engine_option": options.engine, "rows_per_dataset": options.rows,
                    "shared": str(options.shared) if options.shared else None,
                    "wall_s": round(perf_counter() - started, 1),
                    "setup_s": {k: round(v, 1) for k, v in workspace.timings_s.items()}}

@@ -31,6 +31,10 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         for name, base in (data.get("baselines") or {}).get("models", {}).items():
             lines.append(f"    baseline {name}: team {base.get('team_accuracy')}, "
                          f"kind {base.get('kind_accuracy')}")
+        if data.get("engines"):
+            from evals.engines import comparison_lines
+
+            lines += comparison_lines(key, data["engines"])[1:]
         judge = data.get("llm_judge")
         if judge:
             lines.append(f"    LLM judge ({judge['model']}): pass {judge['pass_rate']} on "

@@ -177,3 +177,41 @@ def test_the_llm_judge_runs_when_an_llm_is_configured(eval_home: Path, tmp_path:
     judge = json.loads(report_path.read_text())["llm_judge"]["judged"]
     assert judge["n"] == 2 and judge["grounded_rate"] == 0.0 and judge["tone_rate"] == 1.0
     assert {f["id"] for f in judge["failures"]} == {"judge-0", "judge-1"}
+
+
+def test_engine_llm_runs_beside_offline_on_the_same_rows_and_gates_on_it(
+        eval_home: Path, tmp_path: Path) -> None:
+    """A model whose every draft is a placeholder: the LLM run is scored beside the offline
+    run of the same rows, its draft checks fall below offline's, and the gate fails on that
+    (and on nothing else); the judge says it judged its own model's drafts."""
+    spec = {"greeting_name": "Ada", "language": "en", "must_contain": [],
+            "must_not_contain": ["[your name]"], "must_link_issue": None, "status_after": None}
+    rows = [{"id": f"eng-{i}", "subject": subject, "body": subject,
+             "requester": {"name": "Ada Lovelace"},
+             "expected": {"team": "growth", "draft": spec}}
+            for i, subject in enumerate(["How do I invite a teammate to our organization?",
+                                         "Where do I add a teammate to the project?"])]
+    dataset = tmp_path / "engines.jsonl"
+    dataset.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    thresholds = tmp_path / "t.toml"
+    thresholds.write_text("[engines]\nteam_accuracy = 0.0\n")
+    report_path = tmp_path / "r.json"
+    with FakeOpenAI() as fake:
+        fake.always(json_reply({"body": "Thanks, [your name]", "internal_note": "",
+                                "status_after": "solved", "citations": []}))
+        proc = sidekick_eval("--dataset", dataset, "--shared", tmp_path / "no-shared",
+                             "--thresholds", thresholds, "--engine", "llm",
+                             "--report", report_path, home=eval_home, llm_url=fake.base_url)
+    assert proc.returncode == 1, explain(proc)
+    assert "gate: 1 metric(s) below threshold" in proc.stderr
+    table = proc.stdout[proc.stdout.index("dataset  "):]
+    [floor] = [line for line in table.splitlines() if "draft_checks_pass_rate" in line]
+    assert "(llm ≥ offline)" in floor and floor.endswith("FAIL")
+    assert "judged drafts that its own model wrote" in proc.stderr
+    engines = json.loads(report_path.read_text())["datasets"]["engines"]["engines"]
+    assert engines["offline"]["llm_calls_per_ticket"] == 0
+    assert engines["llm"]["llm_calls_per_ticket"] >= 1
+    assert engines["llm"]["llm_tokens_per_ticket"] > 0
+    assert engines["llm"]["draft_checks_pass_rate"] < engines["offline"]["draft_checks_pass_rate"]
+    assert engines["llm"]["team_accuracy"] == engines["offline"]["team_accuracy"]
+    assert "    llm     team" in proc.stdout and "    offline team" in proc.stdout

@@ -39,6 +39,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "and reuse it next time (default: a temporary folder)")
     parser.add_argument("--shared", type=Path, default=None, metavar="DIR",
                         help="the shared data folder (default ../shared beside the repository)")
+    parser.add_argument("--engine", choices=("auto", "offline", "llm"), default="auto",
+                        help="auto (default): the LLM engine when SIDEKICK_LLM_BASE_URL or a "
+                        "key is set, else offline; llm: the LLM engine beside the offline "
+                        "engine on the same rows, gated on team accuracy and draft checks no "
+                        "lower than offline's; offline: the offline engine even with an LLM set")
+    parser.add_argument("--rows", type=int, default=None, metavar="N",
+                        help="evaluate only the first N rows of each dataset (a fixed subset)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -70,6 +77,18 @@ def _load_inputs(args: argparse.Namespace) -> tuple[list, list, dict]:
                 train_rows.append(row)
         except ExampleError as exc:
             raise UsageError(f"--train {path}: {exc}") from None
+    if args.rows is not None:
+        if args.rows < 1:
+            raise UsageError("--rows must be at least 1")
+        import dataclasses
+
+        datasets = [dataclasses.replace(d, rows=d.rows[:args.rows]) for d in datasets]
+    if args.engine == "llm":
+        from app.settings import get_settings
+
+        if not get_settings().llm_enabled:
+            raise UsageError("--engine llm: no LLM configured (set SIDEKICK_LLM_BASE_URL, "
+                             "or SIDEKICK_LLM_API_KEY / OPENAI_API_KEY)")
     if args.cv is not None:
         smallest = min(len(d.rows) for d in datasets)
         if not 2 <= args.cv <= smallest:
@@ -87,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
     options = Options(datasets=datasets, train_rows=train_rows, cv=args.cv, seed=args.seed,
                       home=args.home, shared=args.shared or DEFAULT_SHARED,
-                      baselines=args.baselines, progress=not args.quiet)
+                      baselines=args.baselines, progress=not args.quiet, engine=args.engine,
+                      rows=args.rows)
     outcome = run_suite(options, bounds, lambda message: print(message, file=sys.stderr))
     from evals.summary import summary_lines
 
