@@ -155,13 +155,41 @@ def test_degenerate_drafts_from_a_tiny_model_never_reach_review(server, tmp_path
                            "--json"], capture_output=True, text=True, cwd=REPO, env=env,
                           timeout=840)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    tickets = {t.id: t for t in (Ticket.model_validate_json(p.read_text())
+                                 for p in sorted((REPO / "examples" / "tickets").glob("*.json")))}
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert len(results) == len(list((REPO / "examples" / "tickets").glob("*.json")))
+    assert {r["ticket_id"] for r in results} == set(tickets)
     assert sum(r["usage"]["calls"] for r in results) >= len(results)  # the LLM was asked
     bad = {}
     for result in results:
-        text = f"{result['ticket']['subject']}\n{result['ticket']['body']}"
-        problems = substance_problems(result["draft"]["body"], text)
+        problems = substance_problems(result["draft"]["body"], tickets[result["ticket_id"]].text)
         if problems:
-            bad[result["ticket"]["id"]] = (problems, result["draft"]["body"][:120])
+            bad[result["ticket_id"]] = (problems, result["draft"]["body"][:120])
     assert not bad, bad
+
+
+#: The fixed subset the CI floor runs on: drafts rows that need no ../shared (5-8 minutes).
+FLOOR_ROWS = 6
+
+
+@pytest.mark.xfail(strict=True, reason="needs the check node's guards on substance (issue "
+                   "#16 item 2): SmolLM2's drafts pass review today and fail the draft checks")
+def test_the_llm_engine_is_no_worse_than_offline_on_the_same_rows(server, tmp_path):
+    """`sidekick eval --engine llm --gate`: the floor that gates CI."""
+    thresholds = tmp_path / "floor-only.toml"
+    thresholds.write_text("")  # no fixed thresholds: only the LLM-vs-offline floor
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIDEKICK_")}
+    env.update(SIDEKICK_HOME=str(tmp_path / "unused"), SIDEKICK_LLM_BASE_URL=server,
+               SIDEKICK_LLM_MODEL=MODEL, SIDEKICK_LLM_CONTEXT_TOKENS=str(N_CTX),
+               SIDEKICK_LLM_MAX_TOKENS="384", SIDEKICK_LLM_TIMEOUT_S="120")
+    report = tmp_path / "report.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "eval", "--engine", "llm", "--gate", "-q",
+         "--dataset", "evals/datasets/drafts.jsonl", "--rows", str(FLOOR_ROWS),
+         "--shared", str(tmp_path / "no-shared"), "--thresholds", str(thresholds),
+         "--home", str(tmp_path / "base"), "--report", str(report)],
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=840)
+    assert report.is_file(), proc.stderr[-3000:]
+    engines = json.loads(report.read_text())["datasets"]["drafts"]["engines"]
+    assert engines["llm"]["llm_calls_per_ticket"] >= 1
+    assert proc.returncode == 0, proc.stdout
