@@ -331,19 +331,20 @@ def chat_json(
         sent: Any = messages if step != "json_object" else with_schema_in_prompt(
             messages, json_schema)
         fmt: Any = response_format(step, schema_name, json_schema)
-        timeout = client.timeout if isinstance(client.timeout, float | int) else None
+        extra: dict[str, Any] = {"max_tokens": max_tokens} if max_tokens else {}
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0.05:
                 raise LLMCallError("time budget for the ticket spent", usage)
-            timeout = min(float(timeout or left), left)
-        extra: dict[str, Any] = {"max_tokens": max_tokens} if max_tokens else {}
+            # The client's own timeout, cut to what the ticket has left.
+            own = client.timeout if isinstance(client.timeout, float | int) else left
+            extra["timeout"] = min(float(own), left)
         if temperature is not None:
             extra["temperature"] = temperature
         usage.calls += 1
         try:
             response = sdk.chat.completions.create(
-                model=model, messages=sent, response_format=fmt, timeout=timeout, **extra)
+                model=model, messages=sent, response_format=fmt, **extra)
         except openai.APIError as exc:
             if isinstance(exc, openai.APIStatusError) and is_context_error(exc):
                 n_ctx, n_prompt = _context_numbers(exc)
