@@ -142,21 +142,27 @@ def substance_problems(body: str, ticket_text: str) -> list[str]:
     return problems
 
 
+#: The example tickets the degenerate-drafts test triages.
+DEGENERATE_CASES = ("zd-5101-blank-recordings.json", "zd-5102-funnel-conversion.json",
+                    "email-5113-german.json", "zd-5107-2fa-removal.json")
+
+
 @pytest.mark.xfail(strict=True, reason="needs the check node's guards on substance (issue "
                    "#16 item 2): today SmolLM2's placeholder drafts reach review")
 def test_degenerate_drafts_from_a_tiny_model_never_reach_review(server, tmp_path):
-    """`sidekick triage examples/tickets/ --json` through the real server, as a user runs it:
-    whatever SmolLM2 writes, every draft that reaches review has substance."""
+    """`sidekick triage <tickets> --json` through the real server, as a user runs it: whatever
+    SmolLM2 writes, every draft that reaches review has substance. Four of the examples, the
+    ones issue #16 saw go wrong: a bug, a question, a German ticket, a 2FA removal."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIDEKICK_")}
     env.update(SIDEKICK_HOME=str(tmp_path / "home"), SIDEKICK_LLM_BASE_URL=server,
                SIDEKICK_LLM_MODEL=MODEL, SIDEKICK_LLM_CONTEXT_TOKENS=str(N_CTX),
                SIDEKICK_LLM_MAX_TOKENS="384", SIDEKICK_LLM_TIMEOUT_S="120")
-    proc = subprocess.run([sys.executable, "-m", "app.cli", "triage", "examples/tickets/",
+    paths = [REPO / "examples" / "tickets" / name for name in DEGENERATE_CASES]
+    proc = subprocess.run([sys.executable, "-m", "app.cli", "triage", *map(str, paths),
                            "--json"], capture_output=True, text=True, cwd=REPO, env=env,
                           timeout=840)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    tickets = {t.id: t for t in (Ticket.model_validate_json(p.read_text())
-                                 for p in sorted((REPO / "examples" / "tickets").glob("*.json")))}
+    tickets = {t.id: t for t in (Ticket.model_validate_json(p.read_text()) for p in paths)}
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert {r["ticket_id"] for r in results} == set(tickets)
     assert sum(r["usage"]["calls"] for r in results) >= len(results)  # the LLM was asked
@@ -168,8 +174,8 @@ def test_degenerate_drafts_from_a_tiny_model_never_reach_review(server, tmp_path
     assert not bad, bad
 
 
-#: The fixed subset the CI floor runs on: drafts rows that need no ../shared (5-8 minutes).
-FLOOR_ROWS = 6
+#: The fixed subset the CI floor runs on: the first drafts rows (they need no ../shared).
+FLOOR_ROWS = 4
 
 
 @pytest.mark.xfail(strict=True, reason="needs the check node's guards on substance (issue "
