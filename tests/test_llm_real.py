@@ -147,7 +147,10 @@ DEGENERATE_CASES = ("zd-5101-blank-recordings.json", "zd-5102-funnel-conversion.
                     "email-5113-german.json", "zd-5107-2fa-removal.json")
 
 
-@pytest.mark.xfail(strict=True, reason="needs the check node's guards on substance (issue "
+# Not strict: which of SmolLM2's drafts get through the engine (and which fall back) varies
+# with the machine's speed, and a lucky run must not fail CI. Remove the mark once the
+# guards land: then the test must pass on every run.
+@pytest.mark.xfail(strict=False, reason="needs the check node's guards on substance (issue "
                    "#16 item 2): today SmolLM2's placeholder drafts reach review")
 def test_degenerate_drafts_from_a_tiny_model_never_reach_review(server, tmp_path):
     """`sidekick triage <tickets> --json` through the real server, as a user runs it: whatever
