@@ -44,6 +44,8 @@ class Playbook:
     match_any: tuple[re.Pattern[str], ...] = ()
     match_all: tuple[tuple[re.Pattern[str], ...], ...] = ()
     exclude: tuple[re.Pattern[str], ...] = ()
+    #: The team whose procedure this is ("" = the classifier's team stands).
+    team: str = ""
 
     def matches_metadata(self, ticket: Ticket) -> bool:
         """Tell whether the channel, a tag or the ticket's URL says it is this case."""
@@ -98,6 +100,7 @@ def _playbook(name: str, table: dict, path: Path) -> Playbook:
             match_any=_compile(table.get("match_any", [])),
             match_all=tuple(_compile(group) for group in table.get("match_all", [])),
             exclude=_compile(table.get("exclude", [])),
+            team=str(table.get("team", "")),
         )
     except re.error as exc:
         raise ValueError(f"{where}: bad pattern: {exc}") from None

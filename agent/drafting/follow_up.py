@@ -14,7 +14,7 @@ from dataclasses import replace
 from agent.drafting.compose import Reply, customer_passages, question_reply
 from agent.drafting.extract import best_sentences
 from agent.engines.base import DraftRequest
-from agent.language import detect_language
+from agent.language import clearly_english, detect_language
 from agent.models import Draft
 from agent.stages import Stage, default_stages
 from agent.templates import Templates
@@ -31,6 +31,13 @@ def follow_up_language(request: DraftRequest) -> str:
     text = request.ticket.body or request.ticket.text
     words = len(text.split())
     lang = detect_language(text)
+    if lang != "en":
+        return lang
+    # A reply with few of the function words counted ("Pode seguir, sim. O pedido partiu
+    # de mim mesmo") stays in the conversation's language unless it is clearly English.
+    earlier = detect_language(request.conversation) if request.conversation else "en"
+    if earlier != "en" and not clearly_english(text):
+        return earlier
     if lang == "en" and words < 2 * SHORT_WORDS:
         lang = detect_language(text, min_hits=1)
     if lang == "en" and words < SHORT_WORDS:

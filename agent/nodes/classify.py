@@ -87,15 +87,15 @@ def _follow_up(state: State, started: float) -> dict:
                       if t.get("outcome") == "delivered"), None)
     pending = bool(last_sent and (last_sent.get("draft") or {}).get("status_after") == "pending")
     # The latest message says where the conversation is now ("still broken", then
-    # "scratch that, found it"), unless it only asks something new and an earlier one of
-    # the turn moved the playbook on ("yes, I confirm", then "where do I add my phone?").
+    # "scratch that, found it"; "runs fine again", then "oh, and how do I ...?"), unless
+    # an earlier one of the turn moved the playbook on ("yes, I confirm", then "where do I
+    # add my phone?").
     # The draft answers every message of the turn either way.
     texts = [m.body for m in reversed(state.get("turn_messages") or [])]
     found = [stages.detect(text, playbook=state.get("playbook"), kind=kind,
                            plan=ticket.organization.plan, pending=pending)
              for text in texts or [new_customer_text(state)]]
-    stage = next((s for s in found if s.playbooks), None) \
-        or next((s for s in found if s is not stages.later[-1]), found[0])
+    stage = next((s for s in found if s.playbooks), found[0])
     priority, _reason = priority_for(ticket)
     rationale = previous.get("rationale", "")
     if not rationale.startswith("kept from turn"):
@@ -127,9 +127,17 @@ def classify(state: State, runtime: Runtime[Context]) -> dict:
         update["warnings"] = list(answer.warnings)
         update["usage"] = answer.usage
     playbook = detect_playbook(ticket)
-    implied_kind = get_playbook(playbook).kind if playbook is not None else None
-    if implied_kind:
-        guess = {**guess, "kind": implied_kind}
+    book = get_playbook(playbook) if playbook is not None else None
+    if book is not None and book.kind:
+        guess = {**guess, "kind": book.kind}
+    if book is not None and book.team in ctx.teams and book.team != guess["team"]:
+        # The handbook's procedure belongs to one team (2FA and ownership: Growth's, as
+        # the teams file says), whatever the embedding thought the words were about.
+        # A rule of the handbook, not a guess: it is as sure as the playbook's detection.
+        guess = {**guess, "team": book.team, "team_confidence": 1.0,
+                 "rationale": f"{book.title} is {ctx.teams.get(book.team).name}'s procedure "
+                              f"(the embedding classifier said {guess['team']} "
+                              f"{guess['team_confidence']:.2f})"}
     guess["team_uncertain"] = guess["team_confidence"] < ctx.confidence_threshold
     priority, _reason = priority_for(ticket)
     update.update(
