@@ -115,7 +115,9 @@ def test_a_different_greeting_line_is_replaced_not_doubled() -> None:
 
 def test_german_greeting_is_accepted_for_a_german_ticket() -> None:
     t = make_ticket("Hallo, die lokale Auswertung der Flags ist langsam. Könnt ihr bitte helfen?")
-    update = check(state_with("Hallo Grace,\n\nDas liegt am Polling.", ticket=t), RUNTIME)
+    body = ("Hallo Grace,\n\nDas liegt am Polling: die lokale Auswertung lädt die Flags alle "
+            f"dreißig Sekunden neu, mehr dazu unter {DOCS}.")
+    update = check(state_with(body, ticket=t, citations=[DOCS]), RUNTIME)
     assert set(update) == {"timings_ms"}
 
 
