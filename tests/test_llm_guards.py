@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from context_stubs import MemoryOutbox, ZeroEmbedder
 from fakes.openai_server import (
     DEGENERATE_BODIES,
     FakeOpenAI,
@@ -85,18 +86,6 @@ class _Issues:
                            number=1234)]
 
 
-class _Embedder:
-    model_id = "zeros"
-
-    def embed(self, texts: Any) -> np.ndarray:
-        return np.zeros((len(texts), 4), dtype=np.float32)
-
-
-class _Outbox:
-    def deliver(self, *, key: str, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"key": key}
-
-
 @pytest.fixture
 def fake_openai() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as server:
@@ -106,9 +95,9 @@ def fake_openai() -> Iterator[FakeOpenAI]:
 def triage(ticket: Ticket, *, engine: Any, classifier: _Classifier | None = None,
            issues: bool = True) -> TriageResult:
     """Run the real graph up to the review, as `sidekick triage` does."""
-    context = Context(teams=TEAMS, embedder=_Embedder(), classifier=classifier or _Classifier(),
+    context = Context(teams=TEAMS, embedder=ZeroEmbedder(), classifier=classifier or _Classifier(),
                       retriever=_Retriever(), issues=_Issues() if issues else None,
-                      engine=engine, outbox=_Outbox())
+                      engine=engine, outbox=MemoryOutbox())
     graph = build_graph(InMemorySaver())
     config = {"configurable": {"thread_id": ticket.id}}
     graph.invoke({"ticket": ticket}, config, context=context)
