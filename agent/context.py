@@ -108,6 +108,9 @@ class Context:
     confidence_threshold: float = 0.45
     link_threshold: float = 0.8
     llm_skip_classify_above: float = 0.9
+    #: Below this offline confidence a disagreeing LLM may pick the label (among the offline
+    #: classifier's top candidates); from it up the offline label stays.
+    llm_outvote_below: float = 0.45
 
     def embed_one(self, text: str) -> np.ndarray:
         """The ticket's vector (cached by the embedder, so nodes may ask again)."""

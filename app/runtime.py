@@ -125,4 +125,5 @@ def build_context(settings: Settings, *, engine: Engine | None = None) -> Contex
         confidence_threshold=settings.confidence_threshold,
         link_threshold=settings.link_threshold,
         llm_skip_classify_above=settings.llm_skip_classify_above,
+        llm_outvote_below=settings.llm_outvote_below,
     )

@@ -32,7 +32,10 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 30.0
     llm_max_retries: int = 3
     #: When the offline classifier is at least this sure, the LLM's classification call is skipped.
-    llm_skip_classify_above: float = 0.9
+    llm_skip_classify_above: float = Field(default=0.9, ge=0.0, le=1.0)
+    #: Below this offline confidence a disagreeing LLM may choose the team or kind (among the
+    #: offline classifier's top three, marked uncertain); from it up the offline label stays.
+    llm_outvote_below: float = Field(default=0.45, ge=0.0, le=1.0)
 
     top_k: int = 5
     #: Below this team confidence the result says the team is uncertain and asks the hero.

@@ -66,6 +66,11 @@ def _tokens(text: str) -> set[str]:
     return {_stem(t) for t in _TOKEN.findall(text.lower()) if t not in _STOP and len(t) > 2}
 
 
+def content_words(text: str) -> set[str]:
+    """The stemmed content words of `text` (no stop words), as the extractor compares them."""
+    return _tokens(text)
+
+
 def clean_markdown(text: str) -> list[str]:
     """Return the prose lines of a markdown/MDX passage (no code, tables, tags or links)."""
     text = _FENCE.sub("\n", _FRONT_MATTER.sub("", text))

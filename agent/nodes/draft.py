@@ -23,5 +23,6 @@ def draft(state: State, runtime: Runtime[Context]) -> dict:
         "version": draft_version(state) + 1,
         "warnings": list(answer.warnings),
         "usage": answer.usage,
+        "engines": {"draft": answer.engine or ctx.engine.name, "draft_reason": answer.reason},
         "timings_ms": {"draft": elapsed_ms(started)},
     }
