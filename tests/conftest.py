@@ -48,5 +48,6 @@ def trained_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     return directory
 
 
-# The store and API fixtures (SQLite and PostgreSQL), in their own module.
-pytest_plugins = ["db_fixtures"]
+# The store and API fixtures (SQLite and PostgreSQL) and the knowledge-store ones (embedded
+# Chroma and a Chroma server), in modules of their own.
+pytest_plugins = ["db_fixtures", "chroma_fixtures"]

@@ -47,6 +47,18 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"sidekick: error: {exc}", file=sys.stderr)
         return 2
+    except ValueError as exc:
+        if getattr(exc, "title", None) != "Settings":  # pydantic's, for a bad SIDEKICK_ value
+            raise
+        print(f"sidekick: error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        from tools.chroma import ChromaUnavailable
+
+        if not isinstance(exc, ChromaUnavailable):
+            raise
+        print(f"sidekick: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
