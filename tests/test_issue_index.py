@@ -125,6 +125,7 @@ def test_cli_ingest_issues(issues_file: Path, home: Path, capsys, embedder, monk
     assert COUNTS.search(capsys.readouterr().out).groups() == ("3", "0", "0", "0")
     assert main(["ingest-issues", str(issues_file), "-q"]) == 0
     assert COUNTS.search(capsys.readouterr().out).groups() == ("0", "0", "3", "0")
+    assert ChromaIssueIndex(backend.store(home / "chroma"), embedder).count() == 3
     assert main(["ingest-issues", str(home / "missing.jsonl")]) == 2
     assert main(["ingest-issues", str(_with_line(home.parent, "[1, 2"))]) == 2
     assert "not JSON" in capsys.readouterr().err
