@@ -12,30 +12,21 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
+from app.bench.api import free_port, wait_answering
 from knowledge.store import KnowledgeStore, open_store
 from tools.chroma import ChromaServer
 
 #: Seconds `chroma run` may take to answer its first heartbeat (about 1 s here).
 START_TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on at the moment (on 127.0.0.1)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +44,11 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait_for_heartbeat(proc, url, data / "server.log")
+        try:
+            wait_answering(f"{url}/api/v2/heartbeat", proc, START_TIMEOUT_S, name="chroma run",
+                           every_s=0.1)
+        except RuntimeError as exc:
+            pytest.fail(f"{exc}:\n{(data / 'server.log').read_text()[-2000:]}")
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -63,20 +58,6 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
-
-
-def _wait_for_heartbeat(proc: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"chroma run exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"chroma run did not answer its heartbeat within {START_TIMEOUT_S:g} s")
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from chroma_fixtures import free_port
 from fakes.chroma_proxy import ChromaProxy
 
+from app.bench.api import free_port
 from app.cli import main
 from app.runtime import open_knowledge
 from app.settings import Settings
