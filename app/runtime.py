@@ -133,13 +133,14 @@ def build_context(settings: Settings, *, engine: Engine | None = None) -> Contex
     store = open_knowledge(settings)
     retriever = HybridRetriever(store, embedder)
     retriever.ensure_corpus(settings.corpus_dirs)
-    issues = ChromaIssueIndex(store, embedder)
     return Context(
         teams=teams,
         embedder=embedder,
         classifier=load_or_train(settings.classifier_dir, embedder, teams),
         retriever=retriever,
-        issues=issues if not issues.is_empty() else None,
+        # Even while empty (it then answers [] after one count): the issues another process
+        # or host ingests later are linked without a restart.
+        issues=ChromaIssueIndex(store, embedder),
         engine=engine or build_engine(settings),
         outbox=LazyStoreOutbox(settings),
         top_k=settings.top_k,
