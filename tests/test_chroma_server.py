@@ -160,3 +160,15 @@ def test_bad_chroma_settings_name_the_variable_and_hide_the_value(home, monkeypa
     assert main(["search", "anything"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"sidekick: error: {name}: ") and "hunter2" not in err
+
+
+def test_evals_never_use_the_shared_server(tmp_path, monkeypatch):
+    from evals.workspace import SharedData, Workspace
+
+    down = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("SIDEKICK_CHROMA_URL", down)
+    workspace = Workspace(base=tmp_path / "base", scratch=tmp_path, settings=Settings(),
+                          embedder=None, data=SharedData(None, None))
+    home = workspace.fresh_home("fold")
+    open_knowledge(workspace.settings_for(home)).docs.count()  # the server is down: not asked
+    assert (home / "chroma").is_dir()
