@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     """Paths, endpoints and secrets. Per-run knobs travel in the graph's Context."""
 
-    model_config = SettingsConfigDict(env_prefix="SIDEKICK_", env_file=None, extra="ignore")
+    # Errors name the setting, never echo its value: the environment holds secrets.
+    model_config = SettingsConfigDict(env_prefix="SIDEKICK_", env_file=None, extra="ignore",
+                                      hide_input_in_errors=True)
 
     #: `production` unless set: `serve` then refuses to start without its protections (API
     #: tokens, the Slack signing secret, the Zendesk webhook secret). `development`, set
@@ -43,6 +47,18 @@ class Settings(BaseSettings):
     #: Link score (cosine + 0.5 × IDF-weighted title overlap, see `IssueMatch.link_score`)
     #: from which an existing GitHub issue is linked instead of drafting a new one.
     link_threshold: float = 0.8
+
+    # The knowledge store: embedded under `home`, or a Chroma server (`chroma run`).
+    #: http(s)://host:port of a Chroma server that every host shares; unset: embedded.
+    chroma_url: str | None = None
+    #: Sent as `Authorization: Bearer <token>` to the Chroma server (or the proxy before it).
+    chroma_token: SecretStr | None = None
+    #: More headers for the Chroma server, as a JSON object (`{"X-Chroma-Token": "..."}`).
+    chroma_headers: SecretStr | None = None
+    #: The server's database that holds Sidekick's collections (created on first use).
+    chroma_database: str = "default_database"
+    #: Seconds any one request to the Chroma server may take before it is an error.
+    chroma_timeout_s: float = Field(default=10.0, gt=0)
 
     # The store and the API (`sidekick serve`).
     #: SQLAlchemy URL of the store (and the checkpointer); default: SQLite under `home`.
@@ -104,6 +120,36 @@ class Settings(BaseSettings):
     github_api_url: str = "https://api.github.com"
     github_max_retries: int = 3
 
+    @field_validator("chroma_url")
+    @classmethod
+    def _chroma_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be http(s)://host:port of a Chroma server")
+        if parts.username or parts.password:  # they would be printed with the URL
+            raise ValueError("must not carry credentials: use SIDEKICK_CHROMA_TOKEN or "
+                             "SIDEKICK_CHROMA_HEADERS")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or a fragment")
+        return value.strip()
+
+    @field_validator("chroma_headers")
+    @classmethod
+    def _chroma_headers(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _header_map(value)
+        return value
+
+    @property
+    def chroma_header_map(self) -> dict[str, str]:
+        """Every header for the Chroma server (values are secrets: never log them)."""
+        headers = _header_map(self.chroma_headers) if self.chroma_headers else {}
+        if self.chroma_token:
+            headers["Authorization"] = f"Bearer {self.chroma_token.get_secret_value()}"
+        return headers
+
     @property
     def api_token_list(self) -> tuple[str, ...]:
         """The API's bearer tokens (empty when none are configured)."""
@@ -141,6 +187,18 @@ class Settings(BaseSettings):
     def outbox_db(self) -> Path:
         """Where approved replies are recorded (the local delivery channel)."""
         return self.home / "outbox.sqlite"
+
+
+def _header_map(value: SecretStr) -> dict[str, str]:
+    """Parse SIDEKICK_CHROMA_HEADERS; the error says what is wrong, never what was set."""
+    try:
+        parsed = json.loads(value.get_secret_value())
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in parsed.items()):
+        raise ValueError("must be a JSON object of header names to string values")
+    return parsed
 
 
 def get_settings() -> Settings:

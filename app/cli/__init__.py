@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import Any
 
 #: Modules under app.cli that each add one or more subcommands.
 COMMAND_MODULES = (
@@ -38,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _setting_errors(exc: Any) -> list[str]:
+    """`SIDEKICK_CHROMA_URL: must be ...`: the variable a person set, and what is wrong."""
+    return [f"SIDEKICK_{'_'.join(map(str, err['loc'])).upper()}: "
+            f"{err['msg'].removeprefix('Value error, ')}" for err in exc.errors()]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
@@ -47,6 +54,19 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"sidekick: error: {exc}", file=sys.stderr)
         return 2
+    except ValueError as exc:
+        if getattr(exc, "title", None) != "Settings":  # pydantic's, for a bad SIDEKICK_ value
+            raise
+        for line in _setting_errors(exc):
+            print(f"sidekick: error: {line}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        from tools.chroma import ChromaUnavailable
+
+        if not isinstance(exc, ChromaUnavailable):
+            raise
+        print(f"sidekick: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
