@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     #: explicitly, starts without them and says so; `test` is production for the test suite.
     env: Literal["development", "production", "test"] = "production"
     home: Path = Path(".sidekick")
+    #: The level of every process's log (the CLI, the API, the worker); `sidekick serve
+    #: --log-level` overrides it for the API and its worker (app/logs.py).
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    #: `text` for a person at a terminal; `json`: one object per line, with `ticket_id` on
+    #: every line about a ticket, for a log collector.
+    log_format: Literal["text", "json"] = "text"
     teams_file: Path | None = None
     corpus_dirs: list[Path] = Field(default_factory=list)
 
@@ -100,6 +106,11 @@ class Settings(BaseSettings):
     github_token: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
     github_max_retries: int = 3
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @property
     def api_token_list(self) -> tuple[str, ...]:
