@@ -45,7 +45,10 @@ _EMAIL = re.compile(r"(?<![\w.%+-])([\w%+-])[\w.%+-]*@((?:[\w-]+\.)+[A-Za-z]{2,}
 _PATTERNS = (
     # The password of a URL (a database URL, a proxy): scheme://user:password@host.
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s/:@]*):[^\s/@]+@", re.I), r"\1:[secret]@"),
-    (re.compile(r"\b(Bearer|Basic|token)\s+[\w.~+/=-]{8,}", re.I), r"\1 [secret]"),
+    (re.compile(r"\b(Bearer|Basic)\s+[\w.~+/=-]{8,}", re.I), r"\1 [secret]"),
+    # key=value in a query string or a config dump.
+    (re.compile(r"\b((?:access_)?(?:token|secret|password|api_key|apikey)=)[^\s&]+", re.I),
+     r"\1[secret]"),
     # Slack, GitHub and OpenAI-style keys, wherever they appear.
     (re.compile(r"\bxox[abposr]-[\w-]+"), "[secret]"),
     (re.compile(r"\bgh[pousr]_\w{16,}"), "[secret]"),
@@ -129,7 +132,11 @@ class ContextFilter(logging.Filter):
             record.ticket_id = _TICKET.get() or _ticket_of_request(record)
         record.role = self.role
         # The message with its arguments, redacted once: every formatter sees the same text.
-        record.msg, record.args = self.redact(record.getMessage()), None
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - bad arguments: the handler reports them as usual
+            return True
+        record.msg, record.args = self.redact(message), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -190,6 +197,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is when a line is written, not when configured.
+
+    A test runner swaps `sys.stderr` per test and closes the old one; a handler holding it
+    would then fail on every later line.
+    """
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: IO[str]) -> None:
+        pass
+
+
 def configure_logging(settings: Settings, role: str, *, level: str | int | None = None,
                       stream: IO[str] | None = None) -> logging.Handler:
     """Send every logger's lines through one redacting handler on stderr; the handler.
@@ -204,7 +227,7 @@ def configure_logging(settings: Settings, role: str, *, level: str | int | None 
     """
     chosen = level if level is not None else settings.log_level
     numeric = chosen if isinstance(chosen, int) else logging.getLevelName(chosen.upper())
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.set_name(_OWN)
     handler.addFilter(ContextFilter(role, Redactor(configured_secrets(settings))))
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())

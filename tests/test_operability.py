@@ -58,6 +58,7 @@ def test_json_lines_carry_the_ticket_and_hide_emails_and_secrets(log_stream):
             log.exception("delivery failed")
     log.warning("called with Bearer second-api-token and %s", "xoxb-123-456-abcdef")
     log.info("connect to postgresql://sidekick:hunter2pass@db.internal/sidekick")
+    log.info("GET /export?api_key=k-12345&team=growth with the token provided")
     lines = [json.loads(line) for line in log_stream.getvalue().splitlines()]
     assert [line["ticket_id"] for line in lines[:2]] == ["t-42", "t-42"]
     assert "ticket_id" not in lines[2]  # outside the ticket's block
@@ -66,8 +67,9 @@ def test_json_lines_carry_the_ticket_and_hide_emails_and_secrets(log_stream):
     assert "ValueError: Zendesk refused requester g***@example.com" in lines[1]["exc_info"]
     assert lines[2]["message"] == "called with Bearer [secret] and [secret]"
     assert lines[3]["message"] == "connect to postgresql://sidekick:[secret]@db.internal/sidekick"
+    assert lines[4]["message"] == "GET /export?api_key=[secret]&team=growth with the token provided"
     everything = log_stream.getvalue()
-    for secret in (EMAIL, "second-api-token", "xoxb-123", "hunter2pass"):
+    for secret in (EMAIL, "second-api-token", "xoxb-123", "hunter2pass", "k-12345"):
         assert secret not in everything
 
 
