@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 import test_worker_process as wp
+from db_fixtures import runtime_of
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 from test_api_serve import _env
 
 from app.logs import about_ticket, configure_logging
@@ -152,3 +154,34 @@ def test_serve_is_observable(serve_home: Path, servers, tmp_path: Path):
     about = [line for line in lines if "ops-1" in line["message"]]
     assert about and all(line.get("ticket_id") == "ops-1" for line in about), about
     assert EMAIL not in output
+
+
+def test_readyz_and_the_queue_metric_on_both_databases(api):
+    engine = runtime_of(api).engine
+    anonymous = {"Authorization": ""}
+    assert api.get("/readyz", headers=anonymous).json() == {"status": "ok"}
+    with engine.begin() as conn:
+        head = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001_older'"))
+    try:
+        unready = api.get("/readyz", headers=anonymous)
+    finally:  # the session's PostgreSQL database serves the next tests
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+    assert unready.status_code == 503
+    assert unready.json()["detail"] == f"the database is not migrated to {head}"
+    assert api.get("/readyz").status_code == 200
+
+    for n in range(3):
+        ticket = {"id": f"q-{n}", "source": "zendesk", "subject": "Export fails",
+                  "body": "The S3 export fails.", "priority": "high" if n else "normal"}
+        assert api.post("/tickets", json=ticket).status_code == 202
+    assert api.get("/metrics", headers=anonymous).status_code == 401
+    samples = _samples(api.get("/metrics").text)
+    waiting = {labels: value for (name, labels), value in samples.items()
+               if name == "sidekick_queue_depth"}
+    assert waiting == {
+        (("priority", "high"), ("status", "accepted"), ("team", "none")): 2,
+        (("priority", "normal"), ("status", "accepted"), ("team", "none")): 1,
+    }
+    assert samples[("sidekick_workers_alive", ())] == 0  # this app runs no worker
