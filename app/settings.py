@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     #: explicitly, starts without them and says so; `test` is production for the test suite.
     env: Literal["development", "production", "test"] = "production"
     home: Path = Path(".sidekick")
+    #: The level of every process's log (the CLI, the API, the worker); `sidekick serve
+    #: --log-level` overrides it for the API and its worker (app/logs.py).
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    #: `text` for a person at a terminal; `json`: one object per line, with `ticket_id` on
+    #: every line about a ticket, for a log collector.
+    log_format: Literal["text", "json"] = "text"
     teams_file: Path | None = None
     corpus_dirs: list[Path] = Field(default_factory=list)
 
@@ -149,6 +155,11 @@ class Settings(BaseSettings):
         if self.chroma_token:
             headers["Authorization"] = f"Bearer {self.chroma_token.get_secret_value()}"
         return headers
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @property
     def api_token_list(self) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from app.api.desk import Desk
 from app.api.zendesk_poll import ViewPoller
+from app.logs import about_ticket
 from app.store import repo
 from app.store.models import utcnow
 
@@ -75,7 +76,8 @@ class Worker:
             try:
                 self.desk.resume(ticket_id)
             except Exception as exc:  # e.g. Zendesk keeps failing: a person retries later
-                log.exception("could not finish the decision on ticket %s", ticket_id)
+                with about_ticket(ticket_id):
+                    log.exception("could not finish the decision on ticket %s", ticket_id)
                 self.desk.fail(ticket_id, "deciding", exc)
             done.append(ticket_id)
         return done
@@ -87,11 +89,12 @@ class Worker:
         for ticket_id in candidates:
             if self._stop.is_set():
                 return None
-            if self.desk.claim(ticket_id):
-                result = self.desk.triage(ticket_id)
-                log.info("ticket %s triaged: %s", ticket_id,
-                         result.status if result is not None else "failed")
-                return ticket_id
+            with about_ticket(ticket_id):  # the outcome's line carries the ticket id too
+                if self.desk.claim(ticket_id):
+                    result = self.desk.triage(ticket_id)
+                    log.info("ticket %s triaged: %s", ticket_id,
+                             result.status if result is not None else "failed")
+                    return ticket_id
         return None
 
     def drain(self) -> list[str]:

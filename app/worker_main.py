@@ -57,8 +57,9 @@ def run_worker(settings: Settings, wake: Any, ready: Any, beat: Any, parent_pid:
 
     if settings.worker_nice:
         os.nice(settings.worker_nice)
-    logging.basicConfig(level=level, format="%(levelname)s:     [worker] %(message)s")
-    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))  # no per-start chatter
+    from app.logs import configure_logging
+
+    configure_logging(settings, "worker", level=level)
     with open_runtime(settings) as runtime:
         worker = runtime.worker
         worker.start(fresh=fresh)

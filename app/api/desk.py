@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,9 +25,11 @@ from agent.conversation import Message
 from agent.decisions import Decision, StaleDraft
 from agent.models import Ticket, TriageResult
 from agent.teams import Teams
+from app import metrics
 from app.api import origin
+from app.logs import about_ticket, ticket_scoped
 from app.store import repo
-from app.store.models import utcnow
+from app.store.models import as_utc, utcnow
 
 if TYPE_CHECKING:  # app.service imports LangGraph: only where a graph runs
     from app.service import TriageService
@@ -99,12 +102,13 @@ class Desk:
 
         `origin` is where an approved reply goes (app/api/origin.py); none: the API's own.
         """
-        with self.sessions.begin() as session:
+        with about_ticket(ticket.id), self.sessions.begin() as session:
             created = repo.accept_ticket(session, ticket, origin)
         if created:
             self._wake_worker()
         return created
 
+    @ticket_scoped
     def add_message(self, ticket_id: str, message: Message) -> bool:
         """Add a message to the ticket's conversation; False when its id was added before.
 
@@ -156,12 +160,15 @@ class Desk:
         with self.sessions.begin() as session:
             return repo.move(session, ticket_id, frm="accepted", to="triaging")
 
+    @ticket_scoped
     def triage(self, ticket_id: str) -> TriageResult | None:
         """Triage a claimed ticket up to the review and store its result (None on failure)."""
         with self.sessions() as session:
             row = repo.get_ticket(session, ticket_id)
             payload = dict(row.payload) if row else None
             messages = repo.messages_of(session, ticket_id) if row else []
+            before = repo.get_result(session, ticket_id) if row else None
+            accepted_at = as_utc(row.received_at) if row else None
         if payload is None:
             return None
         try:
@@ -174,11 +181,16 @@ class Desk:
             log.exception("triage of ticket %s failed", ticket_id)
             self.fail(ticket_id, "triaging", exc)
             return None
-        self._store(ticket_id, result, frm="triaging", triaged_at=utcnow())
+        triaged_at = utcnow()
+        self._store(ticket_id, result, frm="triaging", triaged_at=triaged_at)
+        metrics.count_tokens((before or {}).get("usage"), result.usage)
+        if before is None and accepted_at is not None:  # the first draft, not a later turn's
+            metrics.TRIAGE_SECONDS.observe((triaged_at - accepted_at).total_seconds())
         self._requeue_if_unread(ticket_id, result)
         self._announce(ticket_id)
         return result
 
+    @ticket_scoped
     def escalate(self, ticket_id: str, *, by: str) -> bool:
         """Customer Success escalated the ticket: move it to the top of the queue."""
         with self.sessions.begin() as session:
@@ -192,6 +204,7 @@ class Desk:
             repo.save_result(session, ticket_id, result.model_dump(mode="json"))
             repo.move(session, ticket_id, frm=frm, to=ROW_STATUS[result.status], **fields)
 
+    @ticket_scoped
     def decide(self, ticket_id: str, decision: Decision) -> TriageResult:
         """Resume the ticket's thread with a decision on the draft version it names, once.
 
@@ -213,6 +226,7 @@ class Desk:
             raise UnknownTicket(ticket_id)
         version = decision.require_version()
         decision.check_team(self.teams)
+        started = time.monotonic()
         before = self._claim(ticket_id, version)
         try:
             with self.lock:
@@ -221,6 +235,9 @@ class Desk:
             self.settle(ticket_id)
             raise
         self._finish(ticket_id, result, decision, before)
+        metrics.count_tokens((before or {}).get("usage"), result.usage)  # a re-draft's
+        if result.status == "delivered":
+            metrics.DELIVERY_SECONDS.observe(time.monotonic() - started)
         if decision.action == "reassign" and result.status == "awaiting_review":
             self._announce(ticket_id)  # the new version's card replaces the old one
         return result
@@ -269,6 +286,7 @@ class Desk:
             repo.save_result(session, ticket_id, result.model_dump(mode="json"))
         self._requeue_if_unread(ticket_id, result)
 
+    @ticket_scoped
     def settle(self, ticket_id: str) -> None:
         """After a failed decision: back to review if the thread never left it.
 
@@ -285,6 +303,7 @@ class Desk:
             with self.sessions.begin() as session:
                 repo.move(session, ticket_id, frm="deciding", to="awaiting_review")
 
+    @ticket_scoped
     def resume(self, ticket_id: str) -> TriageResult | None:
         """Finish a decision a dead process left half-done (the outbox key makes it safe)."""
         with self.sessions() as session:
@@ -308,6 +327,7 @@ class Desk:
             self._announce(ticket_id)  # a re-draft finished here replaces the old card too
         return result
 
+    @ticket_scoped
     def retry(self, ticket_id: str) -> str:
         """Put a failed ticket back in the work; its new status.
 
@@ -344,6 +364,7 @@ class Desk:
         except Exception:  # noqa: BLE001 - the row is committed; the next poll finds it
             log.exception("could not wake the worker")
 
+    @ticket_scoped
     def fail_decision(self, ticket_id: str, exc: BaseException) -> str:
         """Mark a decision that failed in its request `failed` (retryable); its status now.
 
@@ -355,8 +376,11 @@ class Desk:
             row = repo.get_ticket(session, ticket_id)
             return row.status if row else "gone"
 
+    @ticket_scoped
     def fail(self, ticket_id: str, frm: str, exc: BaseException) -> None:
         """Mark a ticket `failed` with the error (a retry puts it back)."""
         with self.sessions.begin() as session:
-            repo.move(session, ticket_id, frm=frm, to="failed",
-                      error=f"{type(exc).__name__}: {exc}"[:2000])
+            failed = repo.move(session, ticket_id, frm=frm, to="failed",
+                               error=f"{type(exc).__name__}: {exc}"[:2000])
+        if failed:
+            metrics.FAILURES.labels(stage=frm).inc()

@@ -19,6 +19,7 @@ from app.api.limits import FrontDoor
 from app.api.security import InsecureConfig, check_security, warning_block
 from app.api.wiring import add_slack_route, announce_drafts, channel_outbox, start_slack
 from app.api.zendesk_poll import view_poller
+from app.cli import package_version
 from app.settings import Settings, get_settings
 from app.store.outbox import Sender, StoreOutbox
 from app.worker import Worker
@@ -102,7 +103,15 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     With `worker_process` (what `sidekick serve` does) the worker runs in a process of its
     own, so triage (CPU- and GIL-bound) never slows the acknowledgement of a ticket.
     """
-    from app.api.routes import drafts, health, messages, queue, tickets, zendesk_webhook
+    from app.api.routes import (
+        drafts,
+        health,
+        messages,
+        metrics,
+        queue,
+        tickets,
+        zendesk_webhook,
+    )
 
     settings = settings or get_settings()
     missing = check_security(settings)
@@ -139,11 +148,13 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app = FastAPI(
         title="Sidekick",
         description="Triage support tickets; drafts wait for a person's decision.",
-        version="0.1.0",
+        version=package_version(),
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for module in (health, tickets, messages, queue, drafts):
+    #: `/readyz` then also waits for the worker (thread or process) of this server.
+    app.state.runs_worker = start_worker
+    for module in (health, tickets, messages, queue, drafts, metrics):
         app.include_router(module.router)
     if settings.zendesk_webhook_on:
         app.include_router(zendesk_webhook.router)
@@ -151,7 +162,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     errors.install(app)
     app.add_middleware(
         FrontDoor, max_body_bytes=settings.api_max_body_bytes, tokens=settings.api_token_list,
-        protected=tuple(r.prefix for r in (tickets.router, queue.router, drafts.router)))
+        protected=tuple(r.prefix for r in (tickets.router, queue.router, drafts.router,
+                                            metrics.router)))
     return app
 
 

@@ -24,6 +24,30 @@ COMMAND_MODULES = (
 )
 
 
+def package_version() -> str:
+    """The installed package's version (its metadata, so it is the one pyproject.toml names)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sidekick-triage")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _configure_logging() -> None:
+    """The one logging configuration (app/logs.py); `serve` reconfigures it for its role."""
+    from pydantic import ValidationError
+
+    from app.logs import configure_logging
+    from app.settings import get_settings
+
+    try:
+        settings = get_settings()
+    except ValidationError:  # the command reads the settings again and reports the field
+        return
+    configure_logging(settings, "cli")
+
+
 class UsageError(Exception):
     """Bad input from the user: printed as `sidekick: error: ...`, exit code 2."""
 
@@ -33,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sidekick", description="Triage support tickets for the support hero."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"app.cli.{name}").register(sub)
@@ -49,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _configure_logging()
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:
