@@ -6,8 +6,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ChannelOrg(BaseModel):
+    """The customer behind a Slack customer channel (`SIDEKICK_SLACK_CHANNEL_ORGS`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    plan: Literal["enterprise", "paid", "free"] | None = None
 
 
 class Settings(BaseSettings):
@@ -21,6 +30,12 @@ class Settings(BaseSettings):
     env: Literal["development", "production", "test"] = "production"
     home: Path = Path(".sidekick")
     teams_file: Path | None = None
+    #: Handbook policy replacing the packaged `agent/data/*.toml` (queue order and response
+    #: targets; the special cases' playbooks; reply and note templates). Each is checked
+    #: when loaded: an error names the file and the key.
+    policy_file: Path | None = None
+    playbooks_file: Path | None = None
+    templates_file: Path | None = None
     corpus_dirs: list[Path] = Field(default_factory=list)
 
     # LLM engine: on when a base URL or an OpenAI key is set.
@@ -92,6 +107,9 @@ class Settings(BaseSettings):
     slack_cs_channel: str | None = None
     #: Channels where a 🎫 reaction turns a thread into a ticket (empty: any channel).
     slack_customer_channels: list[str] = Field(default_factory=list)
+    #: Customer channel id -> its organization and plan, e.g.
+    #: `{"C0ACME": {"name": "Acme", "plan": "enterprise"}}`: a 🎫 thread there is theirs.
+    slack_channel_orgs: dict[str, ChannelOrg] = Field(default_factory=dict)
     #: Team slug -> Slack user ids who may decide on that team's drafts (none: nobody may).
     slack_rotation: dict[str, list[str]] = Field(default_factory=dict)
 
