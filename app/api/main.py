@@ -59,8 +59,10 @@ def open_runtime(settings: Settings, *, context: Context | None = None,
     records in the store's `deliveries` table: the ledger alone (with `sender` behind it
     when given), or the configured real channels over it.
     """
+    from app.runtime import apply_handbook
     from app.store.db import database_url, make_engine, migrate, session_factory
 
+    apply_handbook(settings)  # the store orders the queue by the policy as it accepts
     url = database_url(settings)
     engine = make_engine(url)
     try:

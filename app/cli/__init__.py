@@ -43,12 +43,37 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_settings()
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"sidekick: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _check_settings() -> None:
+    """Refuse a bad environment before any command runs: a setting or a handbook file.
+
+    Raises:
+        UsageError: naming the setting (SIDEKICK_...) or the file and its key.
+
+    """
+    from pydantic import ValidationError
+
+    from agent.handbook import HandbookError, use_handbook
+    from app.settings import get_settings
+
+    try:
+        settings = get_settings()
+        use_handbook(policy_file=settings.policy_file, playbooks_file=settings.playbooks_file,
+                     templates_file=settings.templates_file)
+    except ValidationError as exc:
+        problems = "; ".join(f"SIDEKICK_{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                             for e in exc.errors(include_url=False))
+        raise UsageError(problems) from None
+    except HandbookError as exc:
+        raise UsageError(str(exc)) from None
 
 
 if __name__ == "__main__":  # pragma: no cover
