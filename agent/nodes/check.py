@@ -25,6 +25,7 @@ from agent.guards import (
     remove_link_sentences,
     with_greeting,
 )
+from agent.intake_evidence import with_evidence
 from agent.language import detect_language
 from agent.models import Draft, IssueProposal, Passage, Ticket
 from agent.nodes._timing import elapsed_ms
@@ -98,7 +99,8 @@ def check(state: State, runtime: Runtime[Context]) -> dict:
             final = repaired
     if final is None:
         action = "replaced by the offline engine's draft"
-        final = build_draft(draft_request_from_state(state, runtime.context.teams))
+        request = draft_request_from_state(state, runtime.context.teams)
+        final = with_evidence(build_draft(request), ticket, request.team.slug)
         if inspect_draft(final, allowed_urls=allowed, ticket=ticket):
             action, final = "replaced by a holding reply", _safe_fallback(final, ticket)
     return {
