@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     #: Seconds Sidekick may spend waiting on Zendesk's Retry-After per call.
     zendesk_ratelimit_budget_s: int = 60
 
+    #: Seconds within which a Zendesk ticket and a 🎫 Slack thread from the same requester
+    #: with nearly the same words are one request (Pylon makes the one of the other; its
+    #: permalink in the Zendesk ticket matches them at any age).
+    same_request_window_s: float = Field(default=86_400.0, gt=0)
+
     # Slack (slack-bolt / slack_sdk). `slack_api_url` overrides https://slack.com/api/.
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

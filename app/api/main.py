@@ -84,7 +84,7 @@ def open_runtime(settings: Settings, *, context: Context | None = None,
 
             teams = context.teams if context is not None else load_teams(settings.teams_file)
             desk = Desk(sessions=session_factory(engine), build_service=build_service,
-                        teams=teams)
+                        teams=teams, same_request_window_s=settings.same_request_window_s)
             poller = view_poller(settings, desk)
             worker = Worker(desk, poll_s=settings.worker_poll_s,
                             decide_grace_s=settings.decide_grace_s,
