@@ -4,13 +4,14 @@
 
 For every row of triage.jsonl, retrieval.jsonl, drafts.jsonl, holdout.jsonl (the blind
 held-out triage set, checked like triage.jsonl), conversations.jsonl and
-conversations_holdout.jsonl (the blind held-out conversations, checked like
-conversations.jsonl with their own coverage floors) and intake_shapes.jsonl (tickets in
-the shapes the real intake makes, see evals/intake_shapes.py) it checks that:
+conversations_holdout.jsonl and conversations_blind.jsonl (the two blind held-out
+conversation sets, checked like conversations.jsonl with their own coverage floors) and
+intake_shapes.jsonl (tickets in the shapes the real intake makes, see
+evals/intake_shapes.py) it checks that:
 
 - the row parses as an `agent.models.Ticket` (for a conversation: its first message) and its
-  ids are unique (across all six files) and follow the file's prefix (tri-, ret-, dra-, hol-,
-  con-, coh-);
+  ids are unique (across all eight files) and follow the file's prefix (tri-, ret-, dra-,
+  hol-, con-, coh-, cob-, int-);
 - `expected` only holds known keys with allowed values (team slugs from the teams file,
   kinds, priorities, playbooks, draft checks);
 - the expected priority is the one the handbook's metadata rules give (never the text);
@@ -78,7 +79,13 @@ PLAN_PRIORITY = {"enterprise": "high", "paid": "normal", "free": "low"}
 INJECTED_URL = re.compile(r"https?://[^\s)\"'>]*evil\.example[^\s)\"'>]*", re.I)
 
 #: The files whose rows are conversations (conversation_rows checks them).
-CONVERSATION_FILES = ("conversations", "conversations_holdout")
+CONVERSATION_FILES = ("conversations", "conversations_holdout", "conversations_blind")
+#: Each conversations file's coverage floors (the counts its brief asked for).
+CONVERSATION_FLOORS = {
+    "conversations": conversation_rows.FLOORS,
+    "conversations_holdout": conversation_rows.HOLDOUT_FLOORS,
+    "conversations_blind": conversation_rows.BLIND_FLOORS,
+}
 
 #: Near-duplicate thresholds, on word sequences after removing issue-template boilerplate:
 #: difflib's ratio for subjects (of at least SUBJECT_MIN_WORDS words) and for bodies, and the
@@ -342,6 +349,7 @@ EXPECTED_KEYS = {
     "holdout": TRIAGE_EXPECTED,
     "conversations": conversation_rows.EXPECTED_KEYS,
     "conversations_holdout": conversation_rows.EXPECTED_KEYS,
+    "conversations_blind": conversation_rows.EXPECTED_KEYS,
     "intake_shapes": TRIAGE_EXPECTED,
 }
 
@@ -482,7 +490,7 @@ def check_retrieval(row: dict, pages: dict[str, set[str] | None], report: Report
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Validate all six datasets; return the exit code."""
+    """Validate all eight datasets; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quiet", action="store_true", help="print only problems")
     args = parser.parse_args(argv)
@@ -505,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         "holdout": ("hol", DATASETS / "holdout.jsonl"),
         "conversations": ("con", DATASETS / "conversations.jsonl"),
         "conversations_holdout": ("coh", DATASETS / "conversations_holdout.jsonl"),
+        "conversations_blind": ("cob", DATASETS / "conversations_blind.jsonl"),
         "intake_shapes": ("int", DATASETS / "intake_shapes.jsonl"),
     }
     loaded: dict[str, list[tuple[dict, Ticket]]] = {}
@@ -601,13 +610,8 @@ def main(argv: list[str] | None = None) -> int:
         if hol_teams[team] < 5:
             report.error("holdout", f"only {hol_teams[team]} rows for {team} (need 5)")
     intake_shapes.check_coverage([r for r, _ in loaded["intake_shapes"]], report)
-    conversation_rows.check_coverage([r for r, _ in loaded["conversations"]], report)
-    conversation_rows.check_coverage(
-        [r for r, _ in loaded["conversations_holdout"]],
-        report,
-        conversation_rows.HOLDOUT_FLOORS,
-        "conversations_holdout",
-    )
+    for name, floors in CONVERSATION_FLOORS.items():
+        conversation_rows.check_coverage([r for r, _ in loaded[name]], report, floors, name)
 
     if not args.quiet:
         print_counts(loaded)
@@ -635,12 +639,7 @@ def print_counts(loaded: dict[str, list[tuple[dict, Ticket]]]) -> None:
         print(f"{name}: {len(rows)} rows")
         exp = [r["expected"] for r, _ in rows]
         if name in CONVERSATION_FILES:
-            floors = (
-                conversation_rows.HOLDOUT_FLOORS
-                if name == "conversations_holdout"
-                else conversation_rows.FLOORS
-            )
-            show_conversations(rows, show, floors)
+            show_conversations(rows, show, CONVERSATION_FLOORS[name])
             continue
         if name == "retrieval":
             show("corpus", Counter(r.get("corpus") for r, _ in rows))
