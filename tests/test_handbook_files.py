@@ -67,3 +67,10 @@ def test_a_bad_file_installs_nothing(tmp_path):
                      playbooks_file=_write(tmp_path, "p.toml", "[nope]\n"))
     question = Ticket(id="q1", source="community", subject="x", priority="normal")
     assert priority_for(question).priority == "community"  # still the packaged policy
+
+
+def test_a_bad_channel_org_is_exit_2_naming_the_setting(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SIDEKICK_SLACK_CHANNEL_ORGS", '{"C0ACME": {"plan": "gold"}}')
+    monkeypatch.setenv("SIDEKICK_HOME", str(tmp_path / "home"))
+    assert main(["search", "funnels"]) == 2
+    assert "SIDEKICK_SLACK_CHANNEL_ORGS['C0ACME']['plan']" in capsys.readouterr().err

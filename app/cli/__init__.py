@@ -69,8 +69,10 @@ def _check_settings() -> None:
         use_handbook(policy_file=settings.policy_file, playbooks_file=settings.playbooks_file,
                      templates_file=settings.templates_file)
     except ValidationError as exc:
-        problems = "; ".join(f"SIDEKICK_{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}"
-                             for e in exc.errors(include_url=False))
+        problems = "; ".join(
+            f"SIDEKICK_{str(e['loc'][0]).upper()}"
+            f"{''.join(f'[{part!r}]' for part in e['loc'][1:])}: {e['msg']}"
+            for e in exc.errors(include_url=False))
         raise UsageError(problems) from None
     except HandbookError as exc:
         raise UsageError(str(exc)) from None
