@@ -143,6 +143,8 @@ class Ticket(BaseModel):
     tags: list[TagText] = Field(default_factory=list, max_length=50)
     url: UrlText | None = None
     created_at: StampText | None = None
+    #: How the ticket reached its system (Zendesk's `via.channel`: web, email, api, ...).
+    via: TagText | None = None
 
     @field_validator("id", mode="before")
     @classmethod

@@ -120,8 +120,22 @@ class LazyStoreOutbox:
         return self._open().deliveries(ticket_id)
 
 
+def apply_handbook(settings: Settings) -> None:
+    """Install the handbook files the settings name (policy, playbooks, templates).
+
+    Raises:
+        agent.handbook.HandbookError: a file is unreadable or malformed (names the key).
+
+    """
+    from agent.handbook import use_handbook
+
+    use_handbook(policy_file=settings.policy_file, playbooks_file=settings.playbooks_file,
+                 templates_file=settings.templates_file)
+
+
 def build_context(settings: Settings, *, engine: Engine | None = None) -> Context:
     """Everything a graph run needs, built from the settings."""
+    apply_handbook(settings)
     from agent.classifier import load_or_train
     from knowledge.issues import ChromaIssueIndex
     from knowledge.search import HybridRetriever

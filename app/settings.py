@@ -8,8 +8,24 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ChannelOrg(BaseModel):
+    """The customer behind a Slack customer channel (`SIDEKICK_SLACK_CHANNEL_ORGS`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    plan: Literal["enterprise", "paid", "free"] | None = None
 
 
 class Settings(BaseSettings):
@@ -31,6 +47,12 @@ class Settings(BaseSettings):
     #: every line about a ticket, for a log collector.
     log_format: Literal["text", "json"] = "text"
     teams_file: Path | None = None
+    #: Handbook policy replacing the packaged `agent/data/*.toml` (queue order and response
+    #: targets; the special cases' playbooks; reply and note templates). Each is checked
+    #: when loaded: an error names the file and the key.
+    policy_file: Path | None = None
+    playbooks_file: Path | None = None
+    templates_file: Path | None = None
     corpus_dirs: list[Path] = Field(default_factory=list)
 
     # LLM engine: on when a base URL or an OpenAI key is set.
@@ -107,6 +129,11 @@ class Settings(BaseSettings):
     #: Seconds Sidekick may spend waiting on Zendesk's Retry-After per call.
     zendesk_ratelimit_budget_s: int = 60
 
+    #: Seconds within which a Zendesk ticket and a 🎫 Slack thread from the same requester
+    #: with nearly the same words are one request (Pylon makes the one of the other; its
+    #: permalink in the Zendesk ticket matches them at any age).
+    same_request_window_s: float = Field(default=86_400.0, gt=0)
+
     # Slack (slack-bolt / slack_sdk). `slack_api_url` overrides https://slack.com/api/.
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -117,6 +144,9 @@ class Settings(BaseSettings):
     slack_cs_channel: str | None = None
     #: Channels where a 🎫 reaction turns a thread into a ticket (empty: any channel).
     slack_customer_channels: list[str] = Field(default_factory=list)
+    #: Customer channel id -> its organization and plan, e.g.
+    #: `{"C0ACME": {"name": "Acme", "plan": "enterprise"}}`: a 🎫 thread there is theirs.
+    slack_channel_orgs: dict[str, ChannelOrg] = Field(default_factory=dict)
     #: Team slug -> Slack user ids who may decide on that team's drafts (none: nobody may).
     slack_rotation: dict[str, list[str]] = Field(default_factory=dict)
 

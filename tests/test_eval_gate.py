@@ -103,7 +103,10 @@ def test_gate_on_the_shipped_datasets(shipped_run) -> None:
     assert "LLM judge skipped: no LLM configured" in proc.stderr
     assert set(report["datasets"]) == {"triage", "retrieval", "drafts", "holdout",
                                        "conversations", "conversations_holdout",
-                                       "conversations_blind"}
+                                       "conversations_blind", "intake_shapes"}
+    # Issue #12: the intake's real shapes are scored on priority and playbook, and gated.
+    gated = {row["metric"] for row in report["thresholds"] if row["dataset"] == "intake_shapes"}
+    assert gated == {"priority_accuracy", "playbook_accuracy"}, report["thresholds"]
     assert report["gate_passed"] is not bool(failed) and report["llm_judge"] is None
     assert report["datasets"]["triage"]["n"] == 242
     assert "data:image/png;base64," in html_path.read_text()

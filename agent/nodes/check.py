@@ -29,6 +29,7 @@ from agent.guards import (
     remove_link_sentences,
     with_greeting,
 )
+from agent.intake_evidence import with_evidence
 from agent.language import detect_language
 from agent.models import Draft, IssueProposal, Passage, Ticket
 from agent.nodes._timing import elapsed_ms
@@ -122,7 +123,7 @@ def check(state: State, runtime: Runtime[Context]) -> dict:
     update: dict = {}
     if final is None:
         action = "replaced by the offline engine's draft"
-        final = build_draft(request)
+        final = with_evidence(build_draft(request), ticket, request.team.slug)
         if inspect(final, request, allowed, ticket):
             action, final = "replaced by a holding reply", _safe_fallback(final, ticket)
         update["engines"] = _engines(state, runtime, reasons)

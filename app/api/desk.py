@@ -85,6 +85,9 @@ class Desk:
     teams: Teams
     lock: threading.RLock = field(default_factory=threading.RLock)
     on_accept: Callable[[], None] | None = None
+    #: Seconds within which a Zendesk ticket and a 🎫 thread of one requester with nearly the
+    #: same words are one request (`SIDEKICK_SAME_REQUEST_WINDOW_S`).
+    same_request_window_s: float = 86_400.0
     #: Called with the ticket id after a draft is stored (e.g. post it to Slack).
     on_triaged: Callable[[str], object] | None = None
     _service: TriageService | None = field(default=None, init=False, repr=False)
@@ -102,8 +105,19 @@ class Desk:
 
         `origin` is where an approved reply goes (app/api/origin.py); none: the API's own.
         """
+        from app.api import same_request
+
         with about_ticket(ticket.id), self.sessions.begin() as session:
-            created = repo.accept_ticket(session, ticket, origin)
+            if repo.get_ticket(session, ticket.id) is not None:
+                return False
+            twin = same_request.find_twin(session, ticket, origin or {},
+                                          window_s=self.same_request_window_s)
+            created = repo.accept_ticket(session, ticket, origin, merged_into=twin)
+            if created and twin is not None:
+                same_request.attach(session, twin, ticket.id, origin or {})
+                log.info("ticket %s is the same request as %s: attached to it", ticket.id,
+                         twin)
+                return True
         if created:
             self._wake_worker()
         return created

@@ -60,8 +60,10 @@ def open_runtime(settings: Settings, *, context: Context | None = None,
     records in the store's `deliveries` table: the ledger alone (with `sender` behind it
     when given), or the configured real channels over it.
     """
+    from app.runtime import apply_handbook
     from app.store.db import database_url, make_engine, migrate, session_factory
 
+    apply_handbook(settings)  # the store orders the queue by the policy as it accepts
     url = database_url(settings)
     engine = make_engine(url)
     try:
@@ -83,7 +85,7 @@ def open_runtime(settings: Settings, *, context: Context | None = None,
 
             teams = context.teams if context is not None else load_teams(settings.teams_file)
             desk = Desk(sessions=session_factory(engine), build_service=build_service,
-                        teams=teams)
+                        teams=teams, same_request_window_s=settings.same_request_window_s)
             poller = view_poller(settings, desk)
             worker = Worker(desk, poll_s=settings.worker_poll_s,
                             decide_grace_s=settings.decide_grace_s,

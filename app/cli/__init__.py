@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _configure_logging()
     try:
+        _check_settings()
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"sidekick: error: {exc}", file=sys.stderr)
@@ -95,6 +96,32 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _check_settings() -> None:
+    """Refuse a bad environment before any command runs: a setting or a handbook file.
+
+    Raises:
+        UsageError: naming the setting (SIDEKICK_...) or the file and its key.
+
+    """
+    from pydantic import ValidationError
+
+    from agent.handbook import HandbookError, use_handbook
+    from app.settings import get_settings
+
+    try:
+        settings = get_settings()
+        use_handbook(policy_file=settings.policy_file, playbooks_file=settings.playbooks_file,
+                     templates_file=settings.templates_file)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SIDEKICK_{str(e['loc'][0]).upper()}"
+            f"{''.join(f'[{part!r}]' for part in e['loc'][1:])}: {e['msg']}"
+            for e in exc.errors(include_url=False))
+        raise UsageError(problems) from None
+    except HandbookError as exc:
+        raise UsageError(str(exc)) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

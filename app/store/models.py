@@ -27,6 +27,9 @@ TICKET_STATUSES = (
     "rejected",
     "superseded",
     "failed",
+    # Another ticket's second channel (a Pylon-made Zendesk ticket of a 🎫 thread): never
+    # triaged itself (app/api/same_request.py).
+    "merged",
 )
 OPEN_STATUSES = ("accepted", "triaging", "awaiting_review", "deciding", "failed")
 

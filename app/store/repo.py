@@ -52,16 +52,22 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 def accept_ticket(session: Session, ticket: Ticket,
-                  origin: dict[str, Any] | None = None) -> bool:
+                  origin: dict[str, Any] | None = None, *,
+                  merged_into: str | None = None) -> bool:
     """Store a new ticket as `accepted`; False (and nothing changed) when the id exists.
 
     `origin` (see app/api/origin.py) is kept beside the ticket's fields in the payload.
+    `merged_into`: the ticket is another's second channel (app/api/same_request.py), stored
+    as `merged` so no worker triages it.
     """
+    payload = {**ticket.model_dump(mode="json"), "origin": origin or {"channel": "api"}}
+    if merged_into is not None:
+        payload["merged_into"] = merged_into
     values = {
         "id": ticket.id,
         "source": ticket.source,
-        "payload": {**ticket.model_dump(mode="json"), "origin": origin or {"channel": "api"}},
-        "status": "accepted",
+        "payload": payload,
+        "status": "accepted" if merged_into is None else "merged",
         "priority": priority_for(ticket).priority,
         "created_at": _parse_time(ticket.created_at),
         "received_at": utcnow(),
