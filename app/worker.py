@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from app.api.desk import Desk
@@ -62,8 +63,7 @@ class Worker:
         self.single_writer = single_writer
         for poller in self.intake:
             # Polled every interval by the holder; a dead holder's lease passes in two.
-            ttl = 2 * poller.interval_s + lease_s
-            poller.may_poll = lambda ttl=ttl: self.hold(POLL_LEASE, ttl)
+            poller.may_poll = partial(self.hold, POLL_LEASE, 2 * poller.interval_s + lease_s)
         self._stop = threading.Event()
         # Anything with set/wait/clear: a threading.Event (in `sidekick serve` the worker
         # process's main thread sets it for each byte the API process writes to its pipe).

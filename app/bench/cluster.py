@@ -152,8 +152,9 @@ def status_counts(database_url: str) -> dict[str, Any]:
     import psycopg
 
     with psycopg.connect("postgresql://" + database_url.split("://", 1)[1]) as conn:
-        statuses = dict(conn.execute("SELECT status, count(*) FROM tickets GROUP BY status"))
-        holders = dict(conn.execute(
+        statuses: dict[str, int] = dict(conn.execute(
+            "SELECT status, count(*) FROM tickets GROUP BY status"))
+        holders: dict[str, int] = dict(conn.execute(
             "SELECT claimed_by, count(*) FROM tickets WHERE status = 'triaging' "
             "AND claimed_by IS NOT NULL GROUP BY claimed_by"))
     return {"statuses": statuses, "holders": holders}

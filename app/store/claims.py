@@ -135,8 +135,7 @@ def hold_lease(session: Session, name: str, holder: str, *, ttl_s: float) -> boo
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = cast(Any, LeaseRow.__table__)
-    stmt = insert(table).values(name=name, holder=holder, lease_until=until)
-    stmt = stmt.on_conflict_do_update(
+    stmt = insert(table).values(name=name, holder=holder, lease_until=until).on_conflict_do_update(
         index_elements=["name"], set_={"holder": holder, "lease_until": until},
         where=or_(table.c.holder == holder, table.c.lease_until < now),
     ).returning(table.c.name)
