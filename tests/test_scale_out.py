@@ -26,6 +26,7 @@ from slack_helpers import CS, SECRET, event_callback, post_event
 
 from app.bench.cluster import Cluster, live_worker_ids, scratch_database, status_counts
 from app.bench.tickets import bench_tickets
+from app.bench.workers import accepted_by_api
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -98,22 +99,6 @@ def _until(what: str, check, bound: float, every: float = 0.1):
     return found
 
 
-def _valid_tickets(count: int) -> list[dict]:
-    """`count` bench tickets the API accepts (the eval sets hold a few it refuses on purpose)."""
-    from pydantic import ValidationError
-
-    from agent.models import TicketIn
-
-    valid = []
-    for ticket in bench_tickets(count * 2, prefix="scale"):
-        try:
-            TicketIn.model_validate(ticket)
-        except ValidationError:
-            continue
-        valid.append(ticket)
-    return valid[:count]
-
-
 def _view_reads(zendesk: FakeZendesk) -> int:
     return sum(1 for r in zendesk.calls("GET") if f"/views/{VIEW}/" in r.path)
 
@@ -130,7 +115,8 @@ def test_two_workers_and_two_apis_survive_a_killed_worker(cluster, database, zen
     clients = [httpx.Client(base_url=api.url, timeout=60,
                             headers={"Authorization": f"Bearer {TOKEN}"}) for api in apis]
 
-    tickets = _valid_tickets(API_TICKETS)
+    tickets = accepted_by_api(list(bench_tickets(API_TICKETS * 2, prefix="scale")))[
+        :API_TICKETS]
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda it: clients[it[0] % 2].post("/tickets", json=it[1]),
                                 enumerate(tickets)))
