@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from app.settings import Settings
 
@@ -40,11 +41,25 @@ def open_checkpointer(settings: Settings, url: str | None = None) -> Iterator:
                         kwargs=kwargs, open=True, name="sidekick-checkpoints") as pool:
         saver = PostgresSaver(pool, serde=checkpoint_serializer())  # type: ignore[arg-type]
         with pool.connection() as conn:
-            # TRICKY: several processes starting at once would race on CREATE TABLE (a
-            # unique violation in pg_type); the lock makes one create, the others find it.
-            conn.execute("SELECT pg_advisory_lock(hashtext('sidekick:checkpoint-setup'))")
-            try:
-                saver.setup()
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(hashtext('sidekick:checkpoint-setup'))")
+            _setup_alone(conn, saver)
         yield saver
+
+
+def _setup_alone(conn: Any, saver: Any) -> None:
+    """Create the checkpointer's tables, one process at a time.
+
+    TRICKY: several processes starting at once would race on CREATE TABLE (a unique
+    violation in pg_type), hence the lock. It is tried, never waited on: the setup ends
+    with CREATE INDEX CONCURRENTLY, which waits for every transaction in progress, and a
+    second process blocked in pg_advisory_lock is one: each would wait on the other.
+    """
+    import time
+
+    while not conn.execute(
+            "SELECT pg_try_advisory_lock(hashtext('sidekick:checkpoint-setup'))").fetchone()[
+                "pg_try_advisory_lock"]:
+        time.sleep(0.1)
+    try:
+        saver.setup()
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(hashtext('sidekick:checkpoint-setup'))")
