@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         choices=["critical", "error", "warning", "info", "debug"])
     parser.add_argument("--no-worker", action="store_true",
                         help="serve the API and Slack only; `sidekick worker` processes "
-                             "triage (needs a database they share: SIDEKICK_DATABASE_URL)")
+                             "on the same database (SIDEKICK_DATABASE_URL) triage")
     parser.set_defaults(func=run)
 
 
