@@ -74,10 +74,12 @@ class Cluster:
     env: dict[str, str] = field(default_factory=dict)
     members: list[Member] = field(default_factory=list)
 
-    def _start(self, name: str, *args: str, port: int | None = None) -> Member:
+    def _start(self, name: str, *args: str, port: int | None = None,
+               env: dict[str, str] | None = None) -> Member:
         home = self.workdir / f"home-{name}"
         shutil.copytree(self.warm_home, home, ignore=shutil.ignore_patterns("sidekick.db*"))
-        env = child_env(home, SIDEKICK_DATABASE_URL=self.database_url, **self.env)
+        env = child_env(home, SIDEKICK_DATABASE_URL=self.database_url,
+                        **{**self.env, **(env or {})})
         # A session of its own: a SIGKILL to the group is what a host that dies does.
         proc = subprocess.Popen(sidekick_cmd(*args), env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -91,9 +93,9 @@ class Cluster:
         return self._start(name, "serve", "--no-worker", "--host", "127.0.0.1",
                            "--port", str(port), "--log-level", "warning", port=port)
 
-    def worker(self, name: str) -> Member:
-        """A `sidekick worker`."""
-        return self._start(name, "worker")
+    def worker(self, name: str, **env: str) -> Member:
+        """A `sidekick worker` (`env`: settings of its own over the cluster's)."""
+        return self._start(name, "worker", env=env)
 
     def wait_healthy(self, member: Member, timeout_s: float = 120) -> None:
         """Until the API answers /healthz with 200."""
