@@ -69,3 +69,23 @@ def test_a_named_lease_has_one_holder_until_it_passes(store_engine):
     with Session(store_engine) as session, session.begin():
         assert claims.hold_lease(session, "zendesk-poll", "worker-b", ttl_s=60)
         assert not claims.hold_lease(session, "zendesk-poll", "worker-a", ttl_s=60)
+
+
+def test_a_decision_a_dead_worker_had_taken_over_goes_to_another_once_its_lease_passed(
+        store_engine):
+    from datetime import timedelta
+
+    from app.store.models import utcnow
+
+    ids = _accept(store_engine, 1)
+    with Session(store_engine) as session, session.begin():
+        assert repo.move(session, ids[0], frm="accepted", to="deciding", moved_at=None)
+    cutoff = utcnow() - timedelta(seconds=300)
+    with Session(store_engine) as session, session.begin():
+        assert claims.take_over(session, ids[0], cutoff, worker="worker-a", lease_s=0.4)
+        assert claims.stale_decisions(session, cutoff) == []  # held by A's lease
+    time.sleep(0.5)  # A died mid-delivery
+    with Session(store_engine) as session, session.begin():
+        assert claims.stale_decisions(session, cutoff) == ids
+        assert claims.take_over(session, ids[0], cutoff, worker="worker-b", lease_s=60)
+        assert not claims.take_over(session, ids[0], cutoff, worker="worker-c", lease_s=60)
