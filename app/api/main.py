@@ -138,7 +138,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                     process.stop()
                 else:
                     runtime.worker.stop()
-                log.info("worker drained")
+                if process is not None or start_worker:  # `serve --no-worker` runs none
+                    log.info("worker drained")
 
     app = FastAPI(
         title="Sidekick",
