@@ -5,7 +5,7 @@ Two kinds, because the API and the worker are separate processes:
 - **read from the store when scraped** (`StoreCollector`): the queue depth by team, priority
   and status (`sidekick_queue_depth`), so every API replica reports the same numbers
   whichever process moved the rows; and whether this process's worker is alive
-  (`sidekick_workers_alive`: the worker process `sidekick serve` supervises, or the thread).
+  (`sidekick_workers_alive`: the heartbeats the store saw within a lease, from every host).
 - **counted where it happens**: triage latency (accept to draft), delivery latency (decision
   to delivered), failures by stage, LLM tokens. The worker process of `sidekick serve`
   counts them in prometheus-client's multiprocess mode: `sidekick serve` points
@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from agent.models import Usage
+from app.store import claims
 from app.store.models import OPEN_STATUSES, TicketRow
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -82,10 +83,13 @@ class StoreCollector(Collector):
                 # `none`: not triaged yet, so no team.
                 depth.add_metric([team or "none", priority or "none", status], count)
         yield depth
+        # Every host's workers: their heartbeats are in the store (app/store/claims.py).
+        with self.runtime.desk.sessions() as session:
+            beating = len(claims.live_workers(session, within_s=self.runtime.worker.lease_s))
         alive = GaugeMetricFamily(
             "sidekick_workers_alive",
-            "Workers this process runs that are alive, ready and beating (0 with --no-worker)")
-        alive.add_metric([], 1 if self.runtime.worker_running else 0)
+            "Workers on any host whose heartbeat the store saw within one lease")
+        alive.add_metric([], beating)
         yield alive
 
 

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     # The store and the API (`sidekick serve`).
     #: SQLAlchemy URL of the store (and the checkpointer); default: SQLite under `home`.
     database_url: str | None = None
+    #: Connections of the PostgreSQL checkpointer's pool, per process.
+    checkpoint_pool_size: int = Field(default=4, ge=1)
     #: Bearer tokens the API accepts, comma-separated; none: `serve` refuses outside development.
     api_tokens: SecretStr | None = None
     #: The secret of Zendesk's webhook (signs `POST /webhooks/zendesk`).
@@ -107,6 +109,11 @@ class Settings(BaseSettings):
     #: Seconds the worker process of `sidekick serve` may go without its heartbeat (one a
     #: second, even mid-triage) before the server counts it as hung, kills and restarts it.
     worker_hang_s: float = 60.0
+    #: Seconds a worker's claim on a ticket holds without a heartbeat (renewed every third
+    #: of it): a dead worker's tickets go to another worker this long after its last beat.
+    worker_lease_s: float = Field(default=30.0, gt=0)
+    #: Accepted tickets a worker claims at once (and triages one after the other).
+    worker_batch: int = Field(default=8, ge=1)
     #: Seconds a ticket may stay `deciding` before the worker finishes its decision itself
     #: (the request that started it died). Longer than a decision's slowest delivery.
     decide_grace_s: float = 300.0

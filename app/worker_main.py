@@ -58,9 +58,12 @@ def run_worker(settings: Settings, wake: Any, ready: Any, beat: Any, parent_pid:
     if settings.worker_nice:
         os.nice(settings.worker_nice)
     from app.logs import configure_logging
+    from app.worker import worker_name
 
     configure_logging(settings, "worker", level=level)
-    with open_runtime(settings) as runtime:
+    # One name for every incarnation under this API process: a restarted worker takes
+    # back at once what the one it replaces (killed, hung) held.
+    with open_runtime(settings, worker_id=worker_name(f"serve-{parent_pid}")) as runtime:
         worker = runtime.worker
         worker.start(fresh=fresh)
         beat.value = time.monotonic()

@@ -1,9 +1,9 @@
 """The desk: what the API, the worker (and Slack) do to a ticket, over the store and the graph.
 
 The graph's checkpoint is the truth about a thread; the ticket row is the lock. Every move
-of a row is a conditional UPDATE on its status, so of two clicks (or two workers) exactly
-one wins, on SQLite and on PostgreSQL alike; graph runs are serialized by one process lock
-because the checkpointer connection and the context's clients are shared.
+of a row is a conditional UPDATE on its status (and, for a worker's triage, on its claim),
+so of two clicks (or two workers) exactly one wins, on SQLite and on PostgreSQL alike;
+graph runs are serialized by one process lock because the context's clients are shared.
 
 The graph (`service`) is built on first use: the API process of `sidekick serve` only
 accepts tickets until someone decides, so it never loads the models just to answer 202.
@@ -174,9 +174,25 @@ class Desk:
         with self.sessions.begin() as session:
             return repo.move(session, ticket_id, frm="accepted", to="triaging")
 
+    def prepare(self, ticket_ids: list[str]) -> None:
+        """Embed a claimed batch in one go before its tickets are triaged one by one."""
+        with self.sessions() as session:
+            rows = [repo.get_ticket(session, ticket_id) for ticket_id in ticket_ids]
+            payloads = [dict(row.payload) for row in rows if row is not None]
+        try:
+            tickets = [Ticket.model_validate(payload) for payload in payloads]
+            with self.lock:
+                self.service.prepare(tickets)
+        except Exception:  # noqa: BLE001 - only a speed-up: triage embeds (and fails) alone
+            log.debug("could not embed the batch ahead", exc_info=True)
+
     @ticket_scoped
-    def triage(self, ticket_id: str) -> TriageResult | None:
-        """Triage a claimed ticket up to the review and store its result (None on failure)."""
+    def triage(self, ticket_id: str, *, holder: str | None = None) -> TriageResult | None:
+        """Triage a claimed ticket up to the review and store its result (None on failure).
+
+        `holder`: the worker whose claim it is; when its lease passed and another worker
+        took the ticket, this result is not stored (the other worker's is, once).
+        """
         with self.sessions() as session:
             row = repo.get_ticket(session, ticket_id)
             payload = dict(row.payload) if row else None
@@ -193,10 +209,13 @@ class Desk:
                     result = self.service.converse(ticket_id, messages, ticket=ticket).result
         except Exception as exc:  # one bad ticket must not stop the worker
             log.exception("triage of ticket %s failed", ticket_id)
-            self.fail(ticket_id, "triaging", exc)
+            self.fail(ticket_id, "triaging", exc, holder=holder)
             return None
         triaged_at = utcnow()
-        self._store(ticket_id, result, frm="triaging", triaged_at=triaged_at)
+        if not self._store(ticket_id, result, frm="triaging", holder=holder,
+                           triaged_at=triaged_at):
+            log.warning("ticket %s was taken by another worker (lease passed)", ticket_id)
+            return result
         metrics.count_tokens((before or {}).get("usage"), result.usage)
         if before is None and accepted_at is not None:  # the first draft, not a later turn's
             metrics.TRIAGE_SECONDS.observe((triaged_at - accepted_at).total_seconds())
@@ -213,10 +232,15 @@ class Desk:
             log.info("ticket %s escalated by %s", ticket_id, by)
         return found
 
-    def _store(self, ticket_id: str, result: TriageResult, *, frm: str, **fields: Any) -> None:
+    def _store(self, ticket_id: str, result: TriageResult, *, frm: str,
+               holder: str | None = None, **fields: Any) -> bool:
+        """Store the result and move the row, only if it is still `frm` (and `holder`'s)."""
         with self.sessions.begin() as session:
+            if not repo.move(session, ticket_id, frm=frm, to=ROW_STATUS[result.status],
+                             holder=holder, **fields):
+                return False
             repo.save_result(session, ticket_id, result.model_dump(mode="json"))
-            repo.move(session, ticket_id, frm=frm, to=ROW_STATUS[result.status], **fields)
+        return True
 
     @ticket_scoped
     def decide(self, ticket_id: str, decision: Decision) -> TriageResult:
@@ -391,10 +415,11 @@ class Desk:
             return row.status if row else "gone"
 
     @ticket_scoped
-    def fail(self, ticket_id: str, frm: str, exc: BaseException) -> None:
+    def fail(self, ticket_id: str, frm: str, exc: BaseException, *,
+             holder: str | None = None) -> None:
         """Mark a ticket `failed` with the error (a retry puts it back)."""
         with self.sessions.begin() as session:
-            failed = repo.move(session, ticket_id, frm=frm, to="failed",
+            failed = repo.move(session, ticket_id, frm=frm, to="failed", holder=holder,
                                error=f"{type(exc).__name__}: {exc}"[:2000])
         if failed:
             metrics.FAILURES.labels(stage=frm).inc()

@@ -53,15 +53,17 @@ class Runtime:
 
 @contextmanager
 def open_runtime(settings: Settings, *, context: Context | None = None,
-                 sender: Sender | None = None, wake: Any = None) -> Iterator[Runtime]:
+                 sender: Sender | None = None, wake: Any = None,
+                 worker_id: str | None = None) -> Iterator[Runtime]:
     """Migrate the store and build the desk; the graph opens on first use.
 
     The graph runs on a checkpointer on the same database. The context's outbox always
     records in the store's `deliveries` table: the ledger alone (with `sender` behind it
-    when given), or the configured real channels over it.
+    when given), or the configured real channels over it. `worker_id` names the worker in
+    its claims (default: host, pid and a random tag).
     """
     from app.runtime import apply_handbook
-    from app.store.db import database_url, make_engine, migrate, session_factory
+    from app.store.db import database_url, is_postgres, make_engine, migrate, session_factory
 
     apply_handbook(settings)  # the store orders the queue by the policy as it accepts
     url = database_url(settings)
@@ -89,7 +91,9 @@ def open_runtime(settings: Settings, *, context: Context | None = None,
             poller = view_poller(settings, desk)
             worker = Worker(desk, poll_s=settings.worker_poll_s,
                             decide_grace_s=settings.decide_grace_s,
-                            intake=[poller] if poller else [], wake=wake)
+                            intake=[poller] if poller else [], wake=wake,
+                            worker_id=worker_id, lease_s=settings.worker_lease_s,
+                            batch=settings.worker_batch, single_writer=not is_postgres(url))
             desk.on_accept = worker.wake
             announce_drafts(settings, desk)
             yield Runtime(engine=engine, desk=desk, worker=worker, outbox=outbox)
@@ -145,7 +149,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                     process.stop()
                 else:
                     runtime.worker.stop()
-                log.info("worker drained")
+                if process is not None or start_worker:  # `serve --no-worker` runs none
+                    log.info("worker drained")
 
     app = FastAPI(
         title="Sidekick",

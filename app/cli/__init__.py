@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "train",
     "eval",
     "serve",
+    "worker",
     "bench",
 )
 

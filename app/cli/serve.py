@@ -1,7 +1,9 @@
 """`sidekick serve`: the HTTP API (uvicorn) and the background worker, as one command.
 
 The worker runs in a child process the API's lifespan starts and drains
-(`app/worker_process.py`), so triage never competes with the API for the GIL.
+(`app/worker_process.py`), so triage never competes with the API for the GIL. With
+`--no-worker` the process is an API replica only (API and Slack): `sidekick worker`
+processes, on this host or others, triage what it accepts through the shared database.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--log-level", default=None,
                         choices=["critical", "error", "warning", "info", "debug"],
                         help="overrides SIDEKICK_LOG_LEVEL for the API and its worker")
+    parser.add_argument("--no-worker", action="store_true",
+                        help="serve the API and Slack only; `sidekick worker` processes "
+                             "on the same database (SIDEKICK_DATABASE_URL) triage")
     parser.set_defaults(func=run)
 
 
@@ -85,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         # Refuses without tokens or secrets outside development; in development it still
         # refuses a non-loopback --host without tokens (create_app prints the WARNING block).
         check_security(settings, host=args.host)
-        app = create_app(settings, worker_process=True)
+        app = (create_app(settings, start_worker=False) if args.no_worker
+               else create_app(settings, worker_process=True))
     except InsecureConfig as exc:
         raise UsageError(str(exc)) from None
     # TRICKY: uvicorn (>= 0.29) restores the previous handlers after its graceful shutdown
