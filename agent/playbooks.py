@@ -76,7 +76,7 @@ class Playbook:
 _LIST_KEYS = ("steps", "sources", "tags_any", "url_patterns", "match_any", "match_all",
               "exclude")
 _PLAYBOOK_KEYS = frozenset({"title", "precedence", "kind", "status_after", "public", "venue",
-                            *_LIST_KEYS})
+                            "team", *_LIST_KEYS})
 
 
 def _playbook(name: str, table: dict, path: Path) -> Playbook:
