@@ -86,11 +86,12 @@ def _details(req: DraftRequest, stage: Stage, t: Templates, lang: str) -> Reply:
 
 
 def _question(req: DraftRequest, stage: Stage, t: Templates, lang: str) -> Reply:
-    # The new question alone: the first message's subject is about something else.
+    # The new question alone: the first message's subject is about something else. Its
+    # topic in the hero's words (as retrieval read it) lends it the docs' words.
     question = stage.focus(req.ticket.body or req.ticket.text)
-    alone = replace(req, ticket=req.ticket.model_copy(update={"subject": None,
-                                                             "body": question}))
-    return question_reply(alone, t, lang, thanks="followup_thanks")
+    asked = replace(req, ticket=req.ticket.model_copy(update={
+        "subject": None, "body": f"{question}\n{req.topic}" if req.topic else question}))
+    return question_reply(asked, t, lang, thanks="followup_thanks")
 
 
 #: Stages whose reply is built; every other stage says its `reply` keys' wording.
