@@ -111,6 +111,8 @@ class HybridRetriever:
         self._lock = threading.Lock()
         #: Nearest chunks of vectors queried ahead (`prefetch`), taken by the next `search`.
         self._prefetched: OrderedDict[bytes, dict[str, float]] = OrderedDict()
+        #: The topic lines of the current snapshot and their vectors, embedded on first use.
+        self._topics: tuple[list[str], np.ndarray] | None = None
 
     def ensure_corpus(self, corpus_dirs: Iterable[Path] = (), *,
                       progress: bool = False) -> IngestReport:
@@ -169,13 +171,16 @@ class HybridRetriever:
     def describe(self, embedding: np.ndarray) -> str | None:
         """The team page line closest in meaning to a query's vector, if it is close enough.
 
-        The lines are embedded through the embedder, whose cache keeps their vectors after
-        the first call (a few dozen lines: one batch, once per process).
+        The lines (a few dozen) are embedded once per index snapshot, about 0.2 s; kept
+        here rather than in the embedder's cache, which a batch run cycles through.
         """
         topics = self._current().topics
         if not topics:
             return None
-        similarity = self.embedder.embed(topics) @ np.asarray(embedding, dtype=np.float32)
+        known = self._topics
+        if known is None or known[0] is not topics:
+            known = self._topics = (topics, self.embedder.embed(topics))
+        similarity = known[1] @ np.asarray(embedding, dtype=np.float32)
         best = int(np.argmax(similarity))
         return topics[best] if similarity[best] >= TOPIC_MIN_SIMILARITY else None
 
