@@ -80,4 +80,4 @@ def test_a_follow_up_question_in_the_customers_words_gets_the_docs_answer(servic
     assert "you can set a billing limit for each product" in result.draft.body
     assert LIMITS_URL in result.draft.citations
     assert result.draft.status_after == "solved"
-    assert "Read as a question about: Billing" in result.draft.internal_note
+    assert 'Read as a question about "' in result.draft.internal_note

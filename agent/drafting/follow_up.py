@@ -111,7 +111,7 @@ def _note(req: DraftRequest, stage: Stage, reply: Reply, lang: str, t: Templates
     if stage.step in t.note:
         lines.append(t.note_line(stage.step, team=team.name))
     if req.topic:
-        lines.append(t.note_line("topic", topic=req.topic))
+        lines.append(t.note_line("topic", topic=req.topic.rstrip(".")))
     lines.append(t.note_line("team", team_name=team.name, team=team.slug,
                              confidence=req.team_confidence))
     lines.append(t.note_line("priority_upstream", priority=req.priority))
