@@ -32,6 +32,10 @@ class Retriever(Protocol):
         """Top-k passages; pages of `team` / `playbook` are preferred when given."""
         ...
 
+    def describe(self, embedding: np.ndarray) -> str | None:
+        """The hero's words for the topic of a query's vector (a team page line), or None."""
+        ...
+
 
 #: Weight of the title overlap in `IssueMatch.link_score`. Cosine alone misses a ticket
 #: that names the issue's subject in other words around it ("Customer.io as a source":

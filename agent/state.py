@@ -60,6 +60,9 @@ class State(TypedDict, total=False):
     priority: str
     playbook: str | None
     passages: list[Passage]
+    #: A new question's topic in the hero's words (a team page line), read with it by
+    #: `retrieve` and `draft`; None on every other turn.
+    topic: str | None
     issue: IssueProposal
     draft: Draft
     engine: str

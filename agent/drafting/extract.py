@@ -188,8 +188,9 @@ def best_sentences(
     chosen = sorted(candidates, key=lambda c: c[0], reverse=True)[:limit]
     if chosen and chosen[0][5]:
         # The best match keeps the sentence after it: where the docs usually say what to do.
-        best = chosen[0]
-        if all(best[5] != c[3] for c in chosen):
-            chosen[0] = (*best[:3], f"{best[3]} {best[5]}", *best[4:])
+        # A chosen sentence it now holds is not listed twice.
+        best, carried = chosen[0], chosen[0][5]
+        chosen = [best, *(c for c in chosen[1:] if c[3] not in carried)]
+        chosen[0] = (*best[:3], f"{best[3]} {carried}", *best[4:])
     chosen.sort(key=lambda c: (c[1], c[2]))
     return [Extract(sentence=c[3], passage=c[4], score=c[0]) for c in chosen]

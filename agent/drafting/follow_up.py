@@ -86,11 +86,12 @@ def _details(req: DraftRequest, stage: Stage, t: Templates, lang: str) -> Reply:
 
 
 def _question(req: DraftRequest, stage: Stage, t: Templates, lang: str) -> Reply:
-    # The new question alone: the first message's subject is about something else.
+    # The new question alone: the first message's subject is about something else. Its
+    # topic in the hero's words (as retrieval read it) lends it the docs' words.
     question = stage.focus(req.ticket.body or req.ticket.text)
-    alone = replace(req, ticket=req.ticket.model_copy(update={"subject": None,
-                                                             "body": question}))
-    return question_reply(alone, t, lang, thanks="followup_thanks")
+    asked = replace(req, ticket=req.ticket.model_copy(update={
+        "subject": None, "body": f"{question}\n{req.topic}" if req.topic else question}))
+    return question_reply(asked, t, lang, thanks="followup_thanks")
 
 
 #: Stages whose reply is built; every other stage says its `reply` keys' wording.
@@ -109,6 +110,8 @@ def _note(req: DraftRequest, stage: Stage, reply: Reply, lang: str, t: Templates
         lines.append(t.note_line("changes", changes="; ".join(req.changes)))
     if stage.step in t.note:
         lines.append(t.note_line(stage.step, team=team.name))
+    if req.topic:
+        lines.append(t.note_line("topic", topic=req.topic.rstrip(".")))
     lines.append(t.note_line("team", team_name=team.name, team=team.slug,
                              confidence=req.team_confidence))
     lines.append(t.note_line("priority_upstream", priority=req.priority))

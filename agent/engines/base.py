@@ -33,6 +33,9 @@ class DraftRequest:
     stage_entry: int | None = None
     conversation: str = ""
     changes: tuple[str, ...] = ()
+    #: A new question's topic in the hero's words, which carry the docs' words (a line of a
+    #: team page, `knowledge/topics.py`): never quoted, only read to pick docs sentences.
+    topic: str = ""
 
 
 T = TypeVar("T")
