@@ -76,9 +76,10 @@ def ticket_scoped(method: Callable[Concatenate[Any, Any, P], R]) -> Callable[
         Concatenate[Any, Any, P], R]:
     """A method whose first argument is a ticket id (or a ticket): its lines carry the id."""
     @functools.wraps(method)
-    def scoped(self: Any, ticket: Any, *args: P.args, **kwargs: P.kwargs) -> R:
-        with about_ticket(ticket if isinstance(ticket, str) else getattr(ticket, "id", None)):
-            return method(self, ticket, *args, **kwargs)
+    # Positional-only: the method's own keywords may be called `ticket` (converse's is).
+    def scoped(self: Any, subject: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with about_ticket(subject if isinstance(subject, str) else getattr(subject, "id", None)):
+            return method(self, subject, *args, **kwargs)
 
     return scoped
 
