@@ -5,13 +5,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-llm llm-server lint bench clean
+.PHONY: demo test test-llm llm-server lint lock bench clean
 
-$(STAMP): pyproject.toml
+# Every package at the version constraints.txt pins (what CI tested); a changed pin or
+# dependency reinstalls.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# Refresh constraints.txt after changing the dependencies in pyproject.toml: pins that
+# still fit are kept; `make lock LOCK_ARGS=--upgrade` moves every pin to the newest release.
+# For every platform (--universal), Python 3.11 and newer.
+LOCK_ARGS ?=
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--custom-compile-command "make lock" --quiet $(LOCK_ARGS) -o constraints.txt
 
 # The PostHog docs and issues beside the repository make drafts and issue links far better;
 # both ingests are skipped when ../shared is absent and cost nothing when nothing changed.
@@ -36,6 +46,7 @@ test-llm: llm-server
 lint: $(STAMP)
 	$(BIN)/ruff check agent tools knowledge evals app tests benchmarks
 	$(BIN)/mypy agent tools knowledge evals app
+	$(BIN)/deptry .
 	$(BIN)/python evals/validate_datasets.py --quiet
 
 clean:

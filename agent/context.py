@@ -32,6 +32,10 @@ class Retriever(Protocol):
         """Top-k passages; pages of `team` / `playbook` are preferred when given."""
         ...
 
+    def describe(self, embedding: np.ndarray) -> str | None:
+        """The hero's words for the topic of a query's vector (a team page line), or None."""
+        ...
+
 
 #: Weight of the title overlap in `IssueMatch.link_score`. Cosine alone misses a ticket
 #: that names the issue's subject in other words around it ("Customer.io as a source":
@@ -108,6 +112,9 @@ class Context:
     confidence_threshold: float = 0.45
     link_threshold: float = 0.8
     llm_skip_classify_above: float = 0.9
+    #: Below this offline confidence a disagreeing LLM may pick the label (among the offline
+    #: classifier's top candidates); from it up the offline label stays.
+    llm_outvote_below: float = 0.45
 
     def embed_one(self, text: str) -> np.ndarray:
         """The ticket's vector (cached by the embedder, so nodes may ask again)."""

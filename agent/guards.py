@@ -17,7 +17,11 @@ from agent.models import Draft, Ticket
 from agent.policy import Policy, default_policy
 from agent.templates import Templates, default_templates
 
-ProblemCode = Literal["url", "greeting", "timeline", "empty", "multiple_messages", "secret"]
+ProblemCode = Literal[
+    "url", "greeting", "timeline", "empty", "multiple_messages", "secret",
+    # On substance (agent/substance.py): what the reply says, not how it is laid out.
+    "placeholder", "short", "language", "issue_link", "ungrounded", "action_claim",
+]
 
 _SCHEME_URL = re.compile(r"(?:https?|ftp)://[^\s<>()\[\]{}\"'`]+", re.IGNORECASE)
 _WWW_URL = re.compile(r"(?<![\w@./-])www\.[^\s<>()\[\]{}\"'`]+", re.IGNORECASE)
@@ -146,6 +150,12 @@ def inspect_draft(
 def find_problems(draft: Draft, *, allowed_urls: Iterable[str], ticket: Ticket) -> list[str]:
     """Say why the draft cannot go out as it is: an empty list when it can."""
     return [p.message for p in inspect_draft(draft, allowed_urls=allowed_urls, ticket=ticket)]
+
+
+def reply_text(body: str) -> str:
+    """The reply's own text: without its greeting line and sign-off lines."""
+    text = _GREETING_LINE.sub("", body.strip(), count=1)
+    return _SIGN_OFF_LINE.sub("", text).strip()
 
 
 def remove_link_sentences(body: str, urls: Iterable[str]) -> str:

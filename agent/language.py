@@ -38,13 +38,30 @@ _STOPWORDS: dict[str, frozenset[str]] = {
     ),
     "pt": frozenset(
         "os e é um uma da dos das não você vocês com em na meu minha nosso nossa olá "
-        "obrigado obrigada tenho temos estão também ao isso pode podem quando sem desde".split()
+        "obrigado obrigada tenho temos estão também ao isso pode podem quando sem desde eu "
+        "mim já foi seu sua então estou".split()
     ),
 }
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 #: Hits a language needs before the text counts as "clearly" written in it.
 MIN_HITS = 3
+
+
+def _counts(text: str) -> dict[str, int]:
+    counts = dict.fromkeys(_STOPWORDS, 0)
+    for word in _WORD.findall(text.lower()):
+        for lang, words in _STOPWORDS.items():
+            if word in words:
+                counts[lang] += 1
+    return counts
+
+
+def clearly_english(text: str, *, min_hits: int = MIN_HITS) -> bool:
+    """Whether `text` has English function words enough, and more than any other's."""
+    counts = _counts(text)
+    return counts["en"] >= min_hits and counts["en"] > max(
+        n for lang, n in counts.items() if lang != "en")
 
 
 def detect_language(text: str, *, min_hits: int = MIN_HITS) -> Language:
@@ -54,11 +71,7 @@ def detect_language(text: str, *, min_hits: int = MIN_HITS) -> Language:
     half again as many as the runner-up (Spanish and Portuguese share much vocabulary). A
     short reply ("Danke, das hat geklappt!") can be read with a lower `min_hits`.
     """
-    counts = dict.fromkeys(_STOPWORDS, 0)
-    for word in _WORD.findall(text.lower()):
-        for lang, words in _STOPWORDS.items():
-            if word in words:
-                counts[lang] += 1
+    counts = _counts(text)
     ranked = sorted((lang for lang in counts if lang != "en"), key=counts.__getitem__,
                     reverse=True)
     best, runner_up = ranked[0], ranked[1]

@@ -143,6 +143,8 @@ class Ticket(BaseModel):
     tags: list[TagText] = Field(default_factory=list, max_length=50)
     url: UrlText | None = None
     created_at: StampText | None = None
+    #: How the ticket reached its system (Zendesk's `via.channel`: web, email, api, ...).
+    via: TagText | None = None
 
     @field_validator("id", mode="before")
     @classmethod
@@ -273,6 +275,18 @@ class TurnRecord(BaseModel):
     outcome: str
 
 
+class EngineTrace(BaseModel):
+    """Which engine produced the classification and the draft, and why a fallback was used.
+
+    Each is "offline", "llm", or "llm→offline" when the LLM's answer was not used (the call
+    failed, the offline label outvoted it, or the check refused its draft).
+    """
+
+    classification: str = ""
+    draft: str = ""
+    reasons: list[str] = Field(default_factory=list)
+
+
 class TriageResult(BaseModel):
     """What `sidekick triage --json` prints and `GET /drafts/{id}` returns."""
 
@@ -286,7 +300,10 @@ class TriageResult(BaseModel):
     passages: list[Passage] = Field(default_factory=list)
     issue: IssueProposal = Field(default_factory=IssueProposal)
     draft: Draft
+    #: "offline", "llm", or "llm→offline" when any LLM answer was not used (`engines` says
+    #: which and why).
     engine: str
+    engines: EngineTrace = Field(default_factory=EngineTrace)
     warnings: list[str] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     status: Literal["awaiting_review", "approved", "edited", "rejected", "delivered",

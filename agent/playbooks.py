@@ -44,6 +44,8 @@ class Playbook:
     match_any: tuple[re.Pattern[str], ...] = ()
     match_all: tuple[tuple[re.Pattern[str], ...], ...] = ()
     exclude: tuple[re.Pattern[str], ...] = ()
+    #: The team whose procedure this is ("" = the classifier's team stands).
+    team: str = ""
 
     def matches_metadata(self, ticket: Ticket) -> bool:
         """Tell whether the channel, a tag or the ticket's URL says it is this case."""
@@ -71,8 +73,16 @@ class Playbook:
         return self.public == "always" or priority != "low"
 
 
+_LIST_KEYS = ("steps", "sources", "tags_any", "url_patterns", "match_any", "match_all",
+              "exclude")
+_PLAYBOOK_KEYS = frozenset({"title", "precedence", "kind", "status_after", "public", "venue",
+                            "team", *_LIST_KEYS})
+
+
 def _playbook(name: str, table: dict, path: Path) -> Playbook:
     where = f"playbooks file {path}: [{name}]"
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: must be a table")
     if name not in get_args(PlaybookName):
         raise ValueError(f"{where}: unknown playbook; known: {get_args(PlaybookName)}")
     kind = table.get("kind") or None
@@ -82,6 +92,16 @@ def _playbook(name: str, table: dict, path: Path) -> Playbook:
         raise ValueError(f"{where}: `status_after` must be one of {get_args(Status)}")
     if table.get("public") not in get_args(Publicity):
         raise ValueError(f"{where}: `public` must be one of {get_args(Publicity)}")
+    unknown = set(table) - _PLAYBOOK_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
+    for key in _LIST_KEYS:
+        if key in table and not (isinstance(table[key], list)
+                                 and all(isinstance(v, str | list) for v in table[key])):
+            raise ValueError(f"{where}: `{key}` must be a list of strings")
+    if "precedence" in table and (isinstance(table["precedence"], bool)
+                                  or not isinstance(table["precedence"], int)):
+        raise ValueError(f"{where}: `precedence` must be a whole number")
     try:
         return Playbook(
             name=name,  # type: ignore[arg-type]  # checked against PlaybookName above
@@ -98,6 +118,7 @@ def _playbook(name: str, table: dict, path: Path) -> Playbook:
             match_any=_compile(table.get("match_any", [])),
             match_all=tuple(_compile(group) for group in table.get("match_all", [])),
             exclude=_compile(table.get("exclude", [])),
+            team=str(table.get("team", "")),
         )
     except re.error as exc:
         raise ValueError(f"{where}: bad pattern: {exc}") from None
@@ -113,16 +134,29 @@ def load_playbooks(path: str | Path | None = None) -> tuple[Playbook, ...]:
     path = Path(path) if path else DEFAULT_PLAYBOOKS_FILE
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"playbooks file {path} unreadable: {exc}") from None
     books = (_playbook(name, table, path) for name, table in data.items())
     return tuple(sorted(books, key=lambda b: b.precedence))
 
 
+#: The playbooks `install_playbooks` put in place of the packaged ones.
+_installed: list[tuple[Playbook, ...]] = []
+
+
+def install_playbooks(playbooks: tuple[Playbook, ...] | None) -> None:
+    """Make `playbooks` every caller's default (None: back to the packaged file)."""
+    _installed[:] = [playbooks] if playbooks is not None else []
+
+
 @cache
-def default_playbooks() -> tuple[Playbook, ...]:
-    """Return the packaged playbooks, parsed once (read-only data, not a client)."""
+def _packaged_playbooks() -> tuple[Playbook, ...]:
     return load_playbooks()
+
+
+def default_playbooks() -> tuple[Playbook, ...]:
+    """Return the installed playbooks, else the packaged ones (parsed once)."""
+    return _installed[0] if _installed else _packaged_playbooks()
 
 
 def detect_playbook(

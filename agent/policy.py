@@ -78,13 +78,25 @@ class Policy:
     timeline_patterns: tuple[re.Pattern[str], ...]
 
 
+_LIST_CONDITIONS = ("source", "zendesk_priority", "plan", "tags_any")
+_TOP_LEVEL = frozenset({"priority", "response_time", "guards"})
+_TARGET_KEYS = ("great_under_seconds", "fine_under_seconds", "too_late_over_seconds")
+
+
 def _rule(row: dict, index: int, path: Path) -> PriorityRule:
     where = f"policy file {path}: priority rule #{index + 1}"
+    if not isinstance(row, dict):
+        raise ValueError(f"{where}: must be a [[priority]] table")
     if row.get("priority") not in get_args(Priority):
         raise ValueError(f"{where}: `priority` must be one of {get_args(Priority)}")
     unknown = set(row) - {"priority", "reason", *_CONDITIONS}
     if unknown:
         raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
+    if "cs_escalated" in row and not isinstance(row["cs_escalated"], bool):
+        raise ValueError(f"{where}: `cs_escalated` must be true or false")
+    for key in _LIST_CONDITIONS:
+        if key in row and not (isinstance(row[key], list) and row[key]):
+            raise ValueError(f"{where}: `{key}` must be a non-empty list")
     sets = {
         key: frozenset(str(v).lower() for v in row[key])
         for key in ("source", "zendesk_priority", "plan", "tags_any")
@@ -108,28 +120,68 @@ def load_policy(path: str | Path | None = None) -> Policy:
     path = Path(path) if path else DEFAULT_POLICY_FILE
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"policy file {path} unreadable: {exc}") from None
+    unknown = set(data) - _TOP_LEVEL
+    if unknown:
+        raise ValueError(f"policy file {path}: unknown keys {sorted(unknown)}; "
+                         f"known: {sorted(_TOP_LEVEL)}")
     rules = tuple(_rule(row, i, path) for i, row in enumerate(data.get("priority", [])))
     if not rules or not rules[-1].unconditional:
         # Without a catch-all last row some ticket would get no priority at all.
         raise ValueError(f"policy file {path}: the last priority rule must have no condition")
-    rt = data.get("response_time", {})
-    targets = ResponseTargets(
-        great_under=float(rt.get("great_under_seconds", 900)),
-        fine_under=float(rt.get("fine_under_seconds", 3600)),
-        too_late_over=float(rt.get("too_late_over_seconds", 86400)),
-    )
-    patterns = tuple(
-        re.compile(p, re.IGNORECASE) for p in data.get("guards", {}).get("timeline_patterns", [])
-    )
-    return Policy(rules=rules, targets=targets, timeline_patterns=patterns)
+    # TRICKY: a replacement file about the queue order must not switch off the guard
+    # against promised dates: without its own [guards] it keeps the packaged patterns.
+    patterns = (_patterns(data["guards"], path) if "guards" in data or path == DEFAULT_POLICY_FILE
+                else _packaged_policy().timeline_patterns)
+    return Policy(rules=rules, targets=_targets(data.get("response_time", {}), path),
+                  timeline_patterns=patterns)
+
+
+def _targets(rt: dict, path: Path) -> ResponseTargets:
+    unknown = set(rt) - set(_TARGET_KEYS)
+    if unknown:
+        raise ValueError(f"policy file {path}: [response_time] unknown keys {sorted(unknown)}")
+    values = {"great_under_seconds": 900, "fine_under_seconds": 3600,
+              "too_late_over_seconds": 86400, **rt}
+    for key in _TARGET_KEYS:
+        value = values[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ValueError(f"policy file {path}: [response_time] `{key}` must be a "
+                             "positive number of seconds")
+    return ResponseTargets(great_under=float(values["great_under_seconds"]),
+                           fine_under=float(values["fine_under_seconds"]),
+                           too_late_over=float(values["too_late_over_seconds"]))
+
+
+def _patterns(guards: dict, path: Path) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for i, pattern in enumerate(guards.get("timeline_patterns", [])):
+        try:
+            out.append(re.compile(str(pattern), re.IGNORECASE))
+        except re.error as exc:
+            raise ValueError(f"policy file {path}: [guards] `timeline_patterns` #{i + 1}: "
+                             f"bad pattern: {exc}") from None
+    return tuple(out)
+
+
+#: The policy `install_policy` put in place of the packaged one (SIDEKICK_POLICY_FILE).
+_installed: list[Policy] = []
+
+
+def install_policy(policy: Policy | None) -> None:
+    """Make `policy` every caller's default (None: back to the packaged file)."""
+    _installed[:] = [policy] if policy is not None else []
 
 
 @cache
-def default_policy() -> Policy:
-    """Return the packaged policy, parsed once (read-only data, not a client)."""
+def _packaged_policy() -> Policy:
     return load_policy()
+
+
+def default_policy() -> Policy:
+    """Return the installed policy, else the packaged one (parsed once)."""
+    return _installed[0] if _installed else _packaged_policy()
 
 
 def priority_for(ticket: Ticket, policy: Policy | None = None) -> PriorityDecision:

@@ -67,8 +67,10 @@ to reproduce it (versions, steps, links) and then set "status_after" to "pending
 internal note that Customer Success should hear about it when the customer pays.
 - Self-hosted deployments: point politely to the open-source docs and GitHub issues; we \
 offer no other support for them.
-- Account actions (2FA removal, ownership transfer): never say they are done. Follow the \
-playbook steps; the engineer performs them after the checks.
+- Account actions (2FA removal, ownership transfer, refunds): never say they are done. \
+Follow the playbook steps; the engineer performs them after the checks.
+- Write the whole reply itself: no placeholder ("[your name]", "{{name}}"), no signature \
+to fill in. A draft that holds one is thrown away.
 - "status_after" is "pending" when you need something from the customer, else "solved".
 - "internal_note" is for the engineer only: what to verify, the playbook steps left to do, \
 anything uncertain about the routing.

@@ -29,7 +29,8 @@ def result_from_state(state: Mapping[str, Any]) -> TriageResult:
             "passages": state.get("passages", []),
             "issue": state.get("issue") or IssueProposal(),
             "draft": state.get("draft") or Draft(body=""),
-            "engine": state.get("engine", "offline"),
+            "engine": engine_summary(state),
+            "engines": engine_trace(state),
             "warnings": state.get("warnings", []),
             "usage": state.get("usage") or Usage(),
             "status": status,
@@ -50,3 +51,25 @@ def conversation(state: Mapping[str, Any]) -> list[dict[str, Any]]:
              "public": True, "created_at": ticket.created_at}
     rest = [m.model_dump(mode="json") for m in state.get("messages") or []]
     return [first, *rest]
+
+
+def engine_trace(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Who produced the classification and the draft, with the reasons for any fallback."""
+    engines = state.get("engines") or {}
+    reasons = [f"{part}: {engines[f'{part}_reason']}" for part in ("classification", "draft")
+               if engines.get(f"{part}_reason")]
+    return {"classification": engines.get("classification", ""),
+            "draft": engines.get("draft", ""), "reasons": reasons}
+
+
+def engine_summary(state: Mapping[str, Any]) -> str:
+    """`offline`, `llm`, or `llm→offline` when any answer asked of the LLM was not used.
+
+    A thread checkpointed before the trace existed says what its classify node recorded.
+    """
+    engines = state.get("engines") or {}
+    parts = [p for p in (engines.get("classification"), engines.get("draft")) if p]
+    if not parts:
+        return str(state.get("engine", "offline"))
+    fell_back = next((p for p in parts if "→" in p), None)
+    return fell_back or next((p for p in parts if p != "offline"), "offline")

@@ -60,9 +60,16 @@ class State(TypedDict, total=False):
     priority: str
     playbook: str | None
     passages: list[Passage]
+    #: A new question's topic in the hero's words (a team page line), read with it by
+    #: `retrieve` and `draft`; None on every other turn.
+    topic: str | None
     issue: IssueProposal
     draft: Draft
     engine: str
+    #: Which engine produced the classification and the draft, and why a fallback's answer
+    #: was used: `classification`, `draft` ("offline", "llm" or "llm→offline") and
+    #: `classification_reason`, `draft_reason` (`agent/result.py` reads it).
+    engines: Annotated[dict[str, str], _merge]
     #: Set by a reassignment: the team a person chose, which classification may not override.
     team_override: str | None
     #: The draft's version: 1 for the first draft, one more each time `draft` runs again

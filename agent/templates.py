@@ -90,7 +90,7 @@ def load_templates(path: str | Path | None = None) -> Templates:
     path = Path(path) if path else DEFAULT_TEMPLATES_FILE
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"templates file {path} unreadable: {exc}") from None
     replies = data.get("reply", {})
     if FALLBACK_LANGUAGE not in replies:
@@ -99,6 +99,14 @@ def load_templates(path: str | Path | None = None) -> Templates:
     if unknown:
         raise ValueError(f"templates file {path}: unknown languages {sorted(unknown)}")
     missing = data.get("missing_info", {})
+    if path != DEFAULT_TEMPLATES_FILE:
+        _check_against_packaged(data, path)
+    for key, pattern in missing.get("present_if", {}).items():
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as exc:
+            raise ValueError(f"templates file {path}: [missing_info.present_if] `{key}`: "
+                             f"bad pattern: {exc}") from None
     return Templates(
         replies=replies,
         missing_items=missing.get("items", {FALLBACK_LANGUAGE: {}}),
@@ -112,7 +120,38 @@ def load_templates(path: str | Path | None = None) -> Templates:
     )
 
 
+def _check_against_packaged(data: dict, path: Path) -> None:
+    """A replacement file must hold every English reply and note line the drafter uses."""
+    packaged = tomllib.loads(DEFAULT_TEMPLATES_FILE.read_text(encoding="utf-8"))
+    for table, have, need in (
+            (f"reply.{FALLBACK_LANGUAGE}", data["reply"][FALLBACK_LANGUAGE],
+             packaged["reply"][FALLBACK_LANGUAGE]),
+            ("note", data.get("note", {}), packaged["note"]),
+            (f"missing_info.items.{FALLBACK_LANGUAGE}",
+             data.get("missing_info", {}).get("items", {}).get(FALLBACK_LANGUAGE, {}),
+             packaged["missing_info"]["items"][FALLBACK_LANGUAGE])):
+        absent = sorted(set(need) - set(have))
+        if absent:
+            raise ValueError(f"templates file {path}: [{table}] lacks {', '.join(absent)}")
+        wrong = sorted(k for k in need if not isinstance(have[k], str))
+        if wrong:
+            raise ValueError(f"templates file {path}: [{table}] `{wrong[0]}` must be text")
+
+
+#: The templates `install_templates` put in place of the packaged ones.
+_installed: list[Templates] = []
+
+
+def install_templates(templates: Templates | None) -> None:
+    """Make `templates` every caller's default (None: back to the packaged file)."""
+    _installed[:] = [templates] if templates is not None else []
+
+
 @cache
-def default_templates() -> Templates:
-    """Return the packaged templates, parsed once (read-only data, not a client)."""
+def _packaged_templates() -> Templates:
     return load_templates()
+
+
+def default_templates() -> Templates:
+    """Return the installed templates, else the packaged ones (parsed once)."""
+    return _installed[0] if _installed else _packaged_templates()

@@ -10,13 +10,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.context import Context
 from agent.engines.base import Engine
 from agent.teams import load_teams
 from app.settings import Settings
 from knowledge.embeddings import MiniLMEmbedder
+
+if TYPE_CHECKING:
+    from knowledge.store import KnowledgeStore
+    from tools.chroma import ChromaServer
 
 
 def checkpoint_serializer():
@@ -43,6 +47,24 @@ def sqlite_checkpointer(path: Path) -> Iterator:
         yield SqliteSaver(conn, serde=checkpoint_serializer())
     finally:
         conn.close()
+
+
+def chroma_server(settings: Settings) -> ChromaServer | None:
+    """The Chroma server of `SIDEKICK_CHROMA_URL`, or None for the embedded store."""
+    if not settings.chroma_url:
+        return None
+    from tools.chroma import ChromaServer
+
+    return ChromaServer(url=settings.chroma_url, database=settings.chroma_database,
+                        timeout_s=settings.chroma_timeout_s,
+                        headers=settings.chroma_header_map)
+
+
+def open_knowledge(settings: Settings) -> KnowledgeStore:
+    """The knowledge store: the Chroma server when configured, else embedded under home."""
+    from knowledge.store import open_store
+
+    return open_store(settings.chroma_dir, server=chroma_server(settings))
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -100,31 +122,46 @@ class LazyStoreOutbox:
         return self._open().deliveries(ticket_id)
 
 
+def apply_handbook(settings: Settings) -> None:
+    """Install the handbook files the settings name (policy, playbooks, templates).
+
+    Raises:
+        agent.handbook.HandbookError: a file is unreadable or malformed (names the key).
+
+    """
+    from agent.handbook import use_handbook
+
+    use_handbook(policy_file=settings.policy_file, playbooks_file=settings.playbooks_file,
+                 templates_file=settings.templates_file)
+
+
 def build_context(settings: Settings, *, engine: Engine | None = None) -> Context:
     """Everything a graph run needs, built from the settings."""
+    apply_handbook(settings)
     from agent.classifier import load_or_train
     from knowledge.issues import ChromaIssueIndex
     from knowledge.search import HybridRetriever
-    from knowledge.store import open_store
 
     teams = load_teams(settings.teams_file)
     embedder = MiniLMEmbedder()
     # The model loads (0.2-0.4 s, mostly outside the GIL) while Chroma starts.
     embedder.preload()
-    store = open_store(settings.chroma_dir)
+    store = open_knowledge(settings)
     retriever = HybridRetriever(store, embedder)
     retriever.ensure_corpus(settings.corpus_dirs)
-    issues = ChromaIssueIndex(store, embedder)
     return Context(
         teams=teams,
         embedder=embedder,
         classifier=load_or_train(settings.classifier_dir, embedder, teams),
         retriever=retriever,
-        issues=issues if not issues.is_empty() else None,
+        # Even while empty (it then answers [] after one count): the issues another process
+        # or host ingests later are linked without a restart.
+        issues=ChromaIssueIndex(store, embedder),
         engine=engine or build_engine(settings),
         outbox=LazyStoreOutbox(settings),
         top_k=settings.top_k,
         confidence_threshold=settings.confidence_threshold,
         link_threshold=settings.link_threshold,
         llm_skip_classify_above=settings.llm_skip_classify_above,
+        llm_outvote_below=settings.llm_outvote_below,
     )

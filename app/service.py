@@ -25,6 +25,7 @@ from agent.models import Ticket, TriageResult
 from agent.nodes.intake import normalize_text
 from agent.result import result_from_state
 from agent.state import State, draft_version
+from app.logs import ticket_scoped
 from app.settings import Settings
 
 
@@ -77,6 +78,7 @@ class TriageService:
         if prefetch is not None:
             prefetch(vectors)
 
+    @ticket_scoped
     def triage(self, ticket: Ticket) -> Outcome:
         """Run the graph up to the review; a ticket already triaged is returned as it is."""
         config = self._config(ticket.id)
@@ -113,6 +115,7 @@ class TriageService:
                 for ticket in part:
                     yield self.triage(ticket)
 
+    @ticket_scoped
     def converse(self, ticket_id: str, messages: Sequence[Message], *,
                  ticket: Ticket | None = None) -> Outcome:
         """Add messages to the ticket's conversation; a new customer message starts a turn.
@@ -172,6 +175,7 @@ class TriageService:
             raise UnknownTicket(ticket_id)
         return values
 
+    @ticket_scoped
     def decide(self, ticket_id: str, decision: Decision) -> TriageResult:
         """Resume the waiting thread with a person's decision on the draft version it names.
 

@@ -2,25 +2,57 @@
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ChannelOrg(BaseModel):
+    """The customer behind a Slack customer channel (`SIDEKICK_SLACK_CHANNEL_ORGS`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    plan: Literal["enterprise", "paid", "free"] | None = None
 
 
 class Settings(BaseSettings):
     """Paths, endpoints and secrets. Per-run knobs travel in the graph's Context."""
 
-    model_config = SettingsConfigDict(env_prefix="SIDEKICK_", env_file=None, extra="ignore")
+    # Errors name the setting, never echo its value: the environment holds secrets.
+    model_config = SettingsConfigDict(env_prefix="SIDEKICK_", env_file=None, extra="ignore",
+                                      hide_input_in_errors=True)
 
     #: `production` unless set: `serve` then refuses to start without its protections (API
     #: tokens, the Slack signing secret, the Zendesk webhook secret). `development`, set
     #: explicitly, starts without them and says so; `test` is production for the test suite.
     env: Literal["development", "production", "test"] = "production"
     home: Path = Path(".sidekick")
+    #: The level of every process's log (the CLI, the API, the worker); `sidekick serve
+    #: --log-level` overrides it for the API and its worker (app/logs.py).
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    #: `text` for a person at a terminal; `json`: one object per line, with `ticket_id` on
+    #: every line about a ticket, for a log collector.
+    log_format: Literal["text", "json"] = "text"
     teams_file: Path | None = None
+    #: Handbook policy replacing the packaged `agent/data/*.toml` (queue order and response
+    #: targets; the special cases' playbooks; reply and note templates). Each is checked
+    #: when loaded: an error names the file and the key.
+    policy_file: Path | None = None
+    playbooks_file: Path | None = None
+    templates_file: Path | None = None
     corpus_dirs: list[Path] = Field(default_factory=list)
 
     # LLM engine: on when a base URL or an OpenAI key is set.
@@ -44,7 +76,10 @@ class Settings(BaseSettings):
     #: Sampling temperature: 0 makes a ticket's triage repeatable.
     llm_temperature: float = Field(default=0.0, ge=0, le=2)
     #: When the offline classifier is at least this sure, the LLM's classification call is skipped.
-    llm_skip_classify_above: float = 0.9
+    llm_skip_classify_above: float = Field(default=0.9, ge=0.0, le=1.0)
+    #: Below this offline confidence a disagreeing LLM may choose the team or kind (among the
+    #: offline classifier's top three, marked uncertain); from it up the offline label stays.
+    llm_outvote_below: float = Field(default=0.45, ge=0.0, le=1.0)
 
     top_k: int = 5
     #: Below this team confidence the result says the team is uncertain and asks the hero.
@@ -53,9 +88,23 @@ class Settings(BaseSettings):
     #: from which an existing GitHub issue is linked instead of drafting a new one.
     link_threshold: float = 0.8
 
+    # The knowledge store: embedded under `home`, or a Chroma server (`chroma run`).
+    #: http(s)://host:port of a Chroma server that every host shares; unset: embedded.
+    chroma_url: str | None = None
+    #: Sent as `Authorization: Bearer <token>` to the Chroma server (or the proxy before it).
+    chroma_token: SecretStr | None = None
+    #: More headers for the Chroma server, as a JSON object (`{"X-Chroma-Token": "..."}`).
+    chroma_headers: SecretStr | None = None
+    #: The server's database that holds Sidekick's collections (created on first use).
+    chroma_database: str = "default_database"
+    #: Seconds any one request to the Chroma server may take before it is an error.
+    chroma_timeout_s: float = Field(default=10.0, gt=0)
+
     # The store and the API (`sidekick serve`).
     #: SQLAlchemy URL of the store (and the checkpointer); default: SQLite under `home`.
     database_url: str | None = None
+    #: Connections of the PostgreSQL checkpointer's pool, per process.
+    checkpoint_pool_size: int = Field(default=4, ge=1)
     #: Bearer tokens the API accepts, comma-separated; none: `serve` refuses outside development.
     api_tokens: SecretStr | None = None
     #: The secret of Zendesk's webhook (signs `POST /webhooks/zendesk`).
@@ -72,6 +121,11 @@ class Settings(BaseSettings):
     #: Seconds the worker process of `sidekick serve` may go without its heartbeat (one a
     #: second, even mid-triage) before the server counts it as hung, kills and restarts it.
     worker_hang_s: float = 60.0
+    #: Seconds a worker's claim on a ticket holds without a heartbeat (renewed every third
+    #: of it): a dead worker's tickets go to another worker this long after its last beat.
+    worker_lease_s: float = Field(default=30.0, gt=0)
+    #: Accepted tickets a worker claims at once (and triages one after the other).
+    worker_batch: int = Field(default=8, ge=1)
     #: Seconds a ticket may stay `deciding` before the worker finishes its decision itself
     #: (the request that started it died). Longer than a decision's slowest delivery.
     decide_grace_s: float = 300.0
@@ -94,6 +148,11 @@ class Settings(BaseSettings):
     #: Seconds Sidekick may spend waiting on Zendesk's Retry-After per call.
     zendesk_ratelimit_budget_s: int = 60
 
+    #: Seconds within which a Zendesk ticket and a 🎫 Slack thread from the same requester
+    #: with nearly the same words are one request (Pylon makes the one of the other; its
+    #: permalink in the Zendesk ticket matches them at any age).
+    same_request_window_s: float = Field(default=86_400.0, gt=0)
+
     # Slack (slack-bolt / slack_sdk). `slack_api_url` overrides https://slack.com/api/.
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -104,6 +163,9 @@ class Settings(BaseSettings):
     slack_cs_channel: str | None = None
     #: Channels where a 🎫 reaction turns a thread into a ticket (empty: any channel).
     slack_customer_channels: list[str] = Field(default_factory=list)
+    #: Customer channel id -> its organization and plan, e.g.
+    #: `{"C0ACME": {"name": "Acme", "plan": "enterprise"}}`: a 🎫 thread there is theirs.
+    slack_channel_orgs: dict[str, ChannelOrg] = Field(default_factory=dict)
     #: Team slug -> Slack user ids who may decide on that team's drafts (none: nobody may).
     slack_rotation: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -112,6 +174,41 @@ class Settings(BaseSettings):
     github_token: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
     github_max_retries: int = 3
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _chroma_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be http(s)://host:port of a Chroma server")
+        if parts.username or parts.password:  # they would be printed with the URL
+            raise ValueError("must not carry credentials: use SIDEKICK_CHROMA_TOKEN or "
+                             "SIDEKICK_CHROMA_HEADERS")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or a fragment")
+        return value.strip()
+
+    @field_validator("chroma_headers")
+    @classmethod
+    def _chroma_headers(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _header_map(value)
+        return value
+
+    @property
+    def chroma_header_map(self) -> dict[str, str]:
+        """Every header for the Chroma server (values are secrets: never log them)."""
+        headers = _header_map(self.chroma_headers) if self.chroma_headers else {}
+        if self.chroma_token:
+            headers["Authorization"] = f"Bearer {self.chroma_token.get_secret_value()}"
+        return headers
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @property
     def api_token_list(self) -> tuple[str, ...]:
@@ -150,6 +247,18 @@ class Settings(BaseSettings):
     def outbox_db(self) -> Path:
         """Where approved replies are recorded (the local delivery channel)."""
         return self.home / "outbox.sqlite"
+
+
+def _header_map(value: SecretStr) -> dict[str, str]:
+    """Parse SIDEKICK_CHROMA_HEADERS; the error says what is wrong, never what was set."""
+    try:
+        parsed = json.loads(value.get_secret_value())
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in parsed.items()):
+        raise ValueError("must be a JSON object of header names to string values")
+    return parsed
 
 
 def get_settings() -> Settings:

@@ -57,9 +57,13 @@ def run_worker(settings: Settings, wake: Any, ready: Any, beat: Any, parent_pid:
 
     if settings.worker_nice:
         os.nice(settings.worker_nice)
-    logging.basicConfig(level=level, format="%(levelname)s:     [worker] %(message)s")
-    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))  # no per-start chatter
-    with open_runtime(settings) as runtime:
+    from app.logs import configure_logging
+    from app.worker import worker_name
+
+    configure_logging(settings, "worker", level=level)
+    # One name for every incarnation under this API process: a restarted worker takes
+    # back at once what the one it replaces (killed, hung) held.
+    with open_runtime(settings, worker_id=worker_name(f"serve-{parent_pid}")) as runtime:
         worker = runtime.worker
         worker.start(fresh=fresh)
         beat.value = time.monotonic()

@@ -133,6 +133,22 @@ HOLDOUT_FLOORS = {
     "quote_languages": 3,
     "draft_waits": 3,
 }
+#: The floors of conversations_blind.jsonl, the second blind set (its brief's counts).
+BLIND_FLOORS = {
+    "rows": 40,
+    "owner_confirmed": 6,
+    "owner_confirmed_non_en": 2,
+    "owner_denied": 4,
+    "ownership_answers": 6,
+    "details_received": 7,
+    "still_broken": 6,
+    "resolved": 6,
+    "follow_up_question": 5,
+    "non_english": 7,
+    "quoted_history": 6,
+    "quote_languages": 5,
+    "draft_waits": 4,
+}
 
 
 class Reporter(Protocol):

@@ -16,7 +16,8 @@ SHIPPED_DIR = Path(__file__).resolve().parent / "datasets"
 #: What `sidekick eval` runs when no `--dataset` is given.
 SHIPPED = tuple(SHIPPED_DIR / f"{name}.jsonl"
                 for name in ("triage", "retrieval", "drafts", "holdout", "conversations",
-                             "conversations_holdout"))
+                             "conversations_holdout", "conversations_blind",
+                             "intake_shapes"))
 #: Keys of `expected` scored as labels (playbook: see `scoring.py`).
 LABELS = ("team", "kind", "priority", "playbook")
 

@@ -4,15 +4,19 @@
 
 For every row of triage.jsonl, retrieval.jsonl, drafts.jsonl, holdout.jsonl (the blind
 held-out triage set, checked like triage.jsonl), conversations.jsonl and
-conversations_holdout.jsonl (the blind held-out conversations, checked like
-conversations.jsonl with their own coverage floors) it checks that:
+conversations_holdout.jsonl and conversations_blind.jsonl (the two blind held-out
+conversation sets, checked like conversations.jsonl with their own coverage floors) and
+intake_shapes.jsonl (tickets in the shapes the real intake makes, see
+evals/intake_shapes.py) it checks that:
 
 - the row parses as an `agent.models.Ticket` (for a conversation: its first message) and its
-  ids are unique (across all six files) and follow the file's prefix (tri-, ret-, dra-, hol-,
-  con-, coh-);
+  ids are unique (across all eight files) and follow the file's prefix (tri-, ret-, dra-,
+  hol-, con-, coh-, cob-, int-);
 - `expected` only holds known keys with allowed values (team slugs from the teams file,
   kinds, priorities, playbooks, draft checks);
 - the expected priority is the one the handbook's metadata rules give (never the text);
+  on intake_shapes.jsonl, labelled by hand from the handbook pages, a difference is only
+  a warning (the label stands; the rules may be what is wrong);
 - playbooks are consistent with the metadata (community source <-> community_question,
   2FA removal and ownership transfer are growth account requests);
 - retrieval rows cite URLs that exist: posthog.com pages from the shared manifest, project
@@ -47,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.models import KINDS, PRIORITY_ORDER, Ticket  # noqa: E402
-from evals import conversation_rows  # noqa: E402
+from evals import conversation_rows, intake_shapes  # noqa: E402
 
 DATASETS = ROOT / "evals" / "datasets"
 EXAMPLES = ROOT / "agent" / "data" / "examples.jsonl"
@@ -75,7 +79,13 @@ PLAN_PRIORITY = {"enterprise": "high", "paid": "normal", "free": "low"}
 INJECTED_URL = re.compile(r"https?://[^\s)\"'>]*evil\.example[^\s)\"'>]*", re.I)
 
 #: The files whose rows are conversations (conversation_rows checks them).
-CONVERSATION_FILES = ("conversations", "conversations_holdout")
+CONVERSATION_FILES = ("conversations", "conversations_holdout", "conversations_blind")
+#: Each conversations file's coverage floors (the counts its brief asked for).
+CONVERSATION_FLOORS = {
+    "conversations": conversation_rows.FLOORS,
+    "conversations_holdout": conversation_rows.HOLDOUT_FLOORS,
+    "conversations_blind": conversation_rows.BLIND_FLOORS,
+}
 
 #: Near-duplicate thresholds, on word sequences after removing issue-template boilerplate:
 #: difflib's ratio for subjects (of at least SUBJECT_MIN_WORDS words) and for bodies, and the
@@ -122,6 +132,8 @@ def rule_priority(ticket: Ticket) -> str:
         return "community"
     if ticket.organization.plan:
         return PLAN_PRIORITY[ticket.organization.plan]
+    if ticket.source == "slack":  # the newer page: 🎫 threads are normally high priority
+        return "high"
     if ticket.source == "github":
         return "community"
     return "low"
@@ -137,6 +149,8 @@ def priority_basis(ticket: Ticket) -> str:
         return "community"
     if ticket.organization.plan:
         return f"plan_{ticket.organization.plan}"
+    if ticket.source == "slack":
+        return "slack"
     if ticket.source == "github":
         return "github"
     return "unknown"
@@ -151,6 +165,7 @@ PRIORITY_BASES = (
     "plan_enterprise",
     "plan_paid",
     "plan_free",
+    "slack",
     "github",
     "unknown",
 )
@@ -334,6 +349,8 @@ EXPECTED_KEYS = {
     "holdout": TRIAGE_EXPECTED,
     "conversations": conversation_rows.EXPECTED_KEYS,
     "conversations_holdout": conversation_rows.EXPECTED_KEYS,
+    "conversations_blind": conversation_rows.EXPECTED_KEYS,
+    "intake_shapes": TRIAGE_EXPECTED,
 }
 
 
@@ -473,7 +490,7 @@ def check_retrieval(row: dict, pages: dict[str, set[str] | None], report: Report
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Validate all six datasets; return the exit code."""
+    """Validate all eight datasets; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quiet", action="store_true", help="print only problems")
     args = parser.parse_args(argv)
@@ -496,6 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         "holdout": ("hol", DATASETS / "holdout.jsonl"),
         "conversations": ("con", DATASETS / "conversations.jsonl"),
         "conversations_holdout": ("coh", DATASETS / "conversations_holdout.jsonl"),
+        "conversations_blind": ("cob", DATASETS / "conversations_blind.jsonl"),
+        "intake_shapes": ("int", DATASETS / "intake_shapes.jsonl"),
     }
     loaded: dict[str, list[tuple[dict, Ticket]]] = {}
     for name, (prefix, path) in files.items():
@@ -513,6 +532,8 @@ def main(argv: list[str] | None = None) -> int:
                 check_draft(row, ticket, issues, report)
             elif name in CONVERSATION_FILES:
                 conversation_rows.check_conversation(row, ticket, teams, report)
+            elif name == "intake_shapes":
+                intake_shapes.check_row(row, ticket, teams, report, rule_priority(ticket))
             else:
                 check_retrieval(row, pages, report)
 
@@ -533,11 +554,14 @@ def main(argv: list[str] | None = None) -> int:
     for rows in loaded.values():
         for row, _ in rows:
             texts = customer_texts(row)
+            twin = intake_shapes.twin_where(row, loaded.get("intake_shapes", []))
             for f in fields:
                 for text in texts[f]:
                     for index, what in ((train[f], "training example"), (mine[f], "dataset row")):
                         clash = index.clash(text, row["_where"])
-                        if clash:
+                        # The same ticket in two intake shapes (before and after enrichment)
+                        # is the point of the pair, not a leak.
+                        if clash and not (twin and twin in clash):
                             report.error(row["_where"], f"{f} {clash} ({what})")
             for f in fields:
                 for text in texts[f]:
@@ -585,13 +609,9 @@ def main(argv: list[str] | None = None) -> int:
     for team in sorted(teams):
         if hol_teams[team] < 5:
             report.error("holdout", f"only {hol_teams[team]} rows for {team} (need 5)")
-    conversation_rows.check_coverage([r for r, _ in loaded["conversations"]], report)
-    conversation_rows.check_coverage(
-        [r for r, _ in loaded["conversations_holdout"]],
-        report,
-        conversation_rows.HOLDOUT_FLOORS,
-        "conversations_holdout",
-    )
+    intake_shapes.check_coverage([r for r, _ in loaded["intake_shapes"]], report)
+    for name, floors in CONVERSATION_FLOORS.items():
+        conversation_rows.check_coverage([r for r, _ in loaded[name]], report, floors, name)
 
     if not args.quiet:
         print_counts(loaded)
@@ -619,12 +639,7 @@ def print_counts(loaded: dict[str, list[tuple[dict, Ticket]]]) -> None:
         print(f"{name}: {len(rows)} rows")
         exp = [r["expected"] for r, _ in rows]
         if name in CONVERSATION_FILES:
-            floors = (
-                conversation_rows.HOLDOUT_FLOORS
-                if name == "conversations_holdout"
-                else conversation_rows.FLOORS
-            )
-            show_conversations(rows, show, floors)
+            show_conversations(rows, show, CONVERSATION_FLOORS[name])
             continue
         if name == "retrieval":
             show("corpus", Counter(r.get("corpus") for r, _ in rows))

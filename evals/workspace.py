@@ -60,7 +60,8 @@ class Workspace:
 
     def settings_for(self, home: Path) -> Settings:
         """The run's settings (LLM, teams file, knobs) with another home."""
-        copy = self.settings.model_copy(update={"home": Path(home)})
+        # Every run works on its own embedded copy, never on a shared Chroma server.
+        copy = self.settings.model_copy(update={"home": Path(home), "chroma_url": None})
         # TRICKY: model_copy also copies cached paths (chroma_dir, ...) of the old home.
         for name, attr in vars(Settings).items():
             if isinstance(attr, cached_property):

@@ -1,15 +1,19 @@
-"""The persistent Chroma store: one client per store folder, two collections.
+"""The Chroma store: embedded under a folder (the default) or a Chroma server; two collections.
 
 Chroma never embeds anything here: its default embedding function downloads a model at
 run time, which fails offline. Every collection is opened with `embedding_function=None`
-and every write and query passes vectors computed by our own embedder.
+and every write and query passes vectors computed by our own embedder; the same holds for
+a server (`tools.chroma`), which never embeds by itself: embedding is the client's job.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tools.chroma import ChromaServer
 
 DOCS_COLLECTION = "sidekick-docs"
 ISSUES_COLLECTION = "sidekick-github-issues"
@@ -58,6 +62,13 @@ class KnowledgeStore:
         return self.collection(self._issues_name)
 
 
-def open_store(chroma_dir: Path) -> KnowledgeStore:
-    """Open the knowledge store persisted at chroma_dir (usually `Settings().chroma_dir`)."""
+def open_store(chroma_dir: Path, *, server: ChromaServer | None = None) -> KnowledgeStore:
+    """Open the knowledge store: the Chroma server's when one is given, else the one at chroma_dir.
+
+    `app.runtime.open_knowledge(settings)` chooses from the settings (`SIDEKICK_CHROMA_URL`).
+    """
+    if server is not None:
+        from tools.chroma import connect
+
+        return KnowledgeStore(connect(server))
     return KnowledgeStore(open_client(chroma_dir))

@@ -13,10 +13,12 @@ EXAMPLES = REPO / "examples" / "tickets"
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh SIDEKICK_HOME, and no LLM configured."""
+    """A fresh SIDEKICK_HOME, no LLM and no Chroma server configured."""
     path = tmp_path / "sidekick-home"
     monkeypatch.setenv("SIDEKICK_HOME", str(path))
-    for name in ("SIDEKICK_LLM_BASE_URL", "SIDEKICK_LLM_API_KEY", "OPENAI_API_KEY"):
+    for name in ("SIDEKICK_LLM_BASE_URL", "SIDEKICK_LLM_API_KEY", "OPENAI_API_KEY",
+                 "SIDEKICK_CHROMA_URL", "SIDEKICK_CHROMA_TOKEN", "SIDEKICK_CHROMA_HEADERS",
+                 "SIDEKICK_CHROMA_DATABASE"):
         monkeypatch.delenv(name, raising=False)
     return path
 
@@ -48,5 +50,6 @@ def trained_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     return directory
 
 
-# The store and API fixtures (SQLite and PostgreSQL), in their own module.
-pytest_plugins = ["db_fixtures"]
+# The store and API fixtures (SQLite and PostgreSQL) and the knowledge-store ones (embedded
+# Chroma and a Chroma server), in modules of their own.
+pytest_plugins = ["db_fixtures", "chroma_fixtures"]

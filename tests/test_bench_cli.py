@@ -45,3 +45,12 @@ def test_bench_refuses_a_nonpositive_ticket_count(capsys: pytest.CaptureFixture)
 
     assert main(["bench", "--tickets", "0"]) == 2
     assert "--tickets" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("counts", ["0,2", "one,two", ","])
+def test_bench_refuses_worker_counts_that_are_not_positive_numbers(
+        counts: str, capsys: pytest.CaptureFixture) -> None:
+    from app.cli import main
+
+    assert main(["bench", "--workers", counts]) == 2
+    assert "--workers" in capsys.readouterr().err

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from context_stubs import MemoryOutbox, ZeroEmbedder
 from langgraph.runtime import Runtime
 
 from agent.context import Context
@@ -36,21 +37,9 @@ class _ConstantClassifier:
                 "kind_confidence": 0.5}
 
 
-class _ZeroEmbedder:
-    model_id = "zeros"
-
-    def embed(self, texts: Any) -> np.ndarray:
-        return np.zeros((len(texts), 4), dtype=np.float32)
-
-
-class _MemoryOutbox:
-    def deliver(self, *, key: str, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"key": key}
-
-
 RUNTIME = Runtime(context=Context(
-    teams=TEAMS, embedder=_ZeroEmbedder(), classifier=_ConstantClassifier(),
-    retriever=_NoRetriever(), issues=None, engine=OfflineEngine(), outbox=_MemoryOutbox(),
+    teams=TEAMS, embedder=ZeroEmbedder(), classifier=_ConstantClassifier(),
+    retriever=_NoRetriever(), issues=None, engine=OfflineEngine(), outbox=MemoryOutbox(),
 ))
 
 
@@ -115,7 +104,9 @@ def test_a_different_greeting_line_is_replaced_not_doubled() -> None:
 
 def test_german_greeting_is_accepted_for_a_german_ticket() -> None:
     t = make_ticket("Hallo, die lokale Auswertung der Flags ist langsam. Könnt ihr bitte helfen?")
-    update = check(state_with("Hallo Grace,\n\nDas liegt am Polling.", ticket=t), RUNTIME)
+    body = ("Hallo Grace,\n\nDas liegt am Polling: die lokale Auswertung lädt die Flags alle "
+            f"dreißig Sekunden neu, mehr dazu unter {DOCS}.")
+    update = check(state_with(body, ticket=t, citations=[DOCS]), RUNTIME)
     assert set(update) == {"timings_ms"}
 
 

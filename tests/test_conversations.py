@@ -151,6 +151,67 @@ def test_i_did_not_ask_for_this_stops_the_2fa_removal(service) -> None:
     assert result.priority == "normal"  # the customer's words never change the priority
 
 
+def test_a_denial_told_as_a_story_stops_the_2fa_removal(service) -> None:
+    service.triage(Ticket.model_validate(TWO_FA))
+    approve(service, "zd-9002")
+    result = service.converse("zd-9002", [customer(
+        "c-1", "Odd. I signed in an hour ago with my codes and my partner says neither of "
+               "us sent you anything. Leave everything as it is.")]).result
+    assert result.stage == "owner_denied" and result.draft.status_after == "pending"
+    assert "We've removed" not in result.draft.body
+
+
+def test_a_go_ahead_from_the_person_who_asked_confirms_the_2fa_removal(service) -> None:
+    service.triage(Ticket.model_validate(TWO_FA))
+    approve(service, "zd-9002")
+    result = service.converse("zd-9002", [customer(
+        "c-1", "Checked the mail headers, all legit. You have my go-ahead, I'm the one who "
+               "asked.")]).result
+    assert result.stage == "owner_confirmed" and result.draft.status_after == "solved"
+
+
+def test_a_2fa_ticket_is_growths_whatever_the_words_lean_to(service) -> None:
+    ticket = {**TWO_FA, "id": "zd-9003", "subject": "Can't watch our recordings",
+              "body": "My authenticator got wiped with my old phone, so I can't get past the "
+                      "second-factor screen to watch our session recordings. Please switch "
+                      "off the second factor on my login."}
+    result = service.triage(Ticket.model_validate(ticket)).result
+    assert result.playbook == "two_factor_removal"
+    assert result.team == "growth" and not result.team_uncertain
+
+
+def test_a_new_question_after_a_thank_you_is_answered_as_a_question(service) -> None:
+    service.triage(Ticket.model_validate(BUG))
+    approve(service, "zd-9001")
+    result = service.converse("zd-9001", [customer(
+        "c-1", "Upgrading did the trick, recordings play again. Separate question while I "
+               "have you: can feature flags target users by their country?")]).result
+    assert result.stage == "follow_up_question"
+
+
+def test_the_latest_of_two_messages_says_where_the_conversation_is(service) -> None:
+    service.triage(Ticket.model_validate(BUG))
+    approve(service, "zd-9001")
+    service.converse("zd-9001", [customer("c-1", "Thanks, recordings load fine again.")])
+    result = service.converse("zd-9001", [customer(
+        "c-2", "Oh and how do I export a recording to share it with a colleague?")]).result
+    assert result.stage == "follow_up_question"
+
+
+def test_a_reply_with_few_telltale_words_keeps_the_conversations_language(service) -> None:
+    ticket = {**TWO_FA, "id": "zd-9004", "subject": "Perdi o celular",
+              "body": "Olá, perdi o celular com o aplicativo de autenticação e não consigo "
+                      "entrar. Vocês podem desativar a autenticação de dois fatores da minha "
+                      "conta? Obrigado!"}
+    service.triage(Ticket.model_validate(ticket))
+    approve(service, "zd-9004")
+    result = service.converse("zd-9004", [customer(
+        "c-1", "Pode seguir, sim. O pedido partiu de mim mesmo; assim que liberarem, "
+               "cadastro o aparelho novo no aplicativo logo em seguida.")]).result
+    assert result.stage == "owner_confirmed"
+    assert result.draft.body.startswith("Olá Tomás")
+
+
 def test_a_german_reply_is_answered_in_german(service) -> None:
     service.triage(Ticket.model_validate(BUG))
     approve(service, "zd-9001")

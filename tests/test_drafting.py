@@ -319,6 +319,17 @@ def test_a_line_two_chunks_share_is_quoted_once() -> None:
     assert chosen and len(quoted) == len(set(quoted))
 
 
+def test_a_sentence_the_best_match_carries_with_it_is_not_listed_again() -> None:
+    page = Passage(title="Billing FAQ", url=REPLAY_DOCS, score=0.6, text=(
+        "Data is dropped once you go over your billing limit. To capture more this period, "
+        "raise your billing limit. Next period, capture fewer events to stay under the "
+        "billing limit."))
+    chosen = best_sentences("Is data dropped at the billing limit?", [page])
+    quoted = " ".join(c.sentence for c in chosen)
+    assert quoted.count("raise your billing limit") == 1
+    assert "Data is dropped" in quoted
+
+
 def test_offline_classify_returns_the_prior_unchanged() -> None:
     prior = {"team": "replay", "team_confidence": 0.7, "kind": "bug", "rationale": "x"}
     engine = OfflineEngine()

@@ -24,12 +24,12 @@ TIMEOUT_S = 1500
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(TIMEOUT_S + 300)]
 #: Thresholds the offline engine does not meet yet, each with the number it measures: the
 #: gate fails on them (exit 1), and this test fails on any other, and on one of these the
-#: day it passes (then remove it here). Conversations: offline drafts cannot answer a new
-#: follow-up question whose words differ from the docs' (con-0040..0043), two first-turn
-#: team errors; the blind set shows the stage cues do not generalise (0.53, issue #11).
+#: day it passes (then remove it here). The second blind set shows the stage cues still
+#: miss phrasings nobody tuned for (0.725, issue #11). conversations.jsonl passes (0.913)
+#: since a new follow-up question reads with its topic (`knowledge/topics.py`), and
+#: conversations_holdout.jsonl since its failures were studied (it is no longer blind).
 KNOWN_GAPS = {
-    ("conversations", "conversation_pass_rate"),  # 0.870
-    ("conversations_holdout", "conversation_pass_rate"),  # 0.533
+    ("conversations_blind", "conversation_pass_rate"),  # 0.725
 }
 
 
@@ -100,7 +100,11 @@ def test_gate_on_the_shipped_datasets(shipped_run) -> None:
     assert proc.returncode == (1 if failed else 0), explain(proc)
     assert "LLM judge skipped: no LLM configured" in proc.stderr
     assert set(report["datasets"]) == {"triage", "retrieval", "drafts", "holdout",
-                                       "conversations", "conversations_holdout"}
+                                       "conversations", "conversations_holdout",
+                                       "conversations_blind", "intake_shapes"}
+    # Issue #12: the intake's real shapes are scored on priority and playbook, and gated.
+    gated = {row["metric"] for row in report["thresholds"] if row["dataset"] == "intake_shapes"}
+    assert gated == {"priority_accuracy", "playbook_accuracy"}, report["thresholds"]
     assert report["gate_passed"] is not bool(failed) and report["llm_judge"] is None
     assert report["datasets"]["triage"]["n"] == 242
     assert "data:image/png;base64," in html_path.read_text()

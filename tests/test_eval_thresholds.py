@@ -25,6 +25,7 @@ TARGETS = {
     "posthog_issues_dev@cv5": {"team_accuracy": 0.78, "kind_accuracy": 0.95},
     "conversations": {"conversation_pass_rate": 0.90},
     "conversations_holdout": {"conversation_pass_rate": 0.90},
+    "intake_shapes": {"priority_accuracy": 0.97, "playbook_accuracy": 0.95},
 }
 
 

@@ -35,8 +35,8 @@ def issues_file(tmp_path: Path) -> Path:
     return write_jsonl(tmp_path / "issues.jsonl", ISSUES)
 
 
-def test_ingest_issues_is_idempotent(tmp_path: Path, issues_file: Path, embedder):
-    store = open_store(tmp_path / "chroma")
+def test_ingest_issues_is_idempotent(tmp_path: Path, issues_file: Path, embedder, backend):
+    store = backend.store(tmp_path / "chroma")
     assert ingest_issues(store, issues_file, embedder).counts() == (3, 0, 0, 0)
     assert ingest_issues(store, issues_file, embedder).counts() == (0, 0, 3, 0)
 
@@ -46,8 +46,8 @@ def test_ingest_issues_is_idempotent(tmp_path: Path, issues_file: Path, embedder
     assert ChromaIssueIndex(store, embedder).count() == 2
 
 
-def test_closest_issue(tmp_path: Path, issues_file: Path, embedder):
-    store = open_store(tmp_path / "chroma")
+def test_closest_issue(tmp_path: Path, issues_file: Path, embedder, backend):
+    store = backend.store(tmp_path / "chroma")
     index = ChromaIssueIndex(store, embedder)
     assert index.is_empty() and index.closest("anything") == []
     ingest_issues(store, issues_file, embedder)
@@ -79,8 +79,8 @@ def test_an_issue_kind_comes_from_the_maintainers_or_the_labels(tmp_path: Path, 
 
 
 def test_a_ticket_that_names_the_issue_title_ranks_it_first(tmp_path: Path, issues_file: Path,
-                                                             embedder):
-    store = open_store(tmp_path / "chroma")
+                                                             embedder, backend):
+    store = backend.store(tmp_path / "chroma")
     ingest_issues(store, issues_file, embedder)
     matches = ChromaIssueIndex(store, embedder).closest(
         "Our board wants our dashboards as a PDF every month; exporting by hand is painful.",
@@ -91,8 +91,9 @@ def test_a_ticket_that_names_the_issue_title_ranks_it_first(tmp_path: Path, issu
     assert scores == sorted(scores, reverse=True)
 
 
-def test_same_issue_in_two_files_is_listed_once(tmp_path: Path, issues_file: Path, embedder):
-    store = open_store(tmp_path / "chroma")
+def test_same_issue_in_two_files_is_listed_once(tmp_path: Path, issues_file: Path, embedder,
+                                                backend):
+    store = backend.store(tmp_path / "chroma")
     ingest_issues(store, issues_file, embedder)
     ingest_issues(store, write_jsonl(tmp_path / "copy.jsonl", ISSUES[:1]), embedder)
     matches = ChromaIssueIndex(store, embedder).closest("blank replay in Safari", k=3)
@@ -116,12 +117,15 @@ def _with_line(tmp_path: Path, line: str) -> Path:
 COUNTS = re.compile(r"added (\d+), updated (\d+), skipped (\d+), removed (\d+)")
 
 
-def test_cli_ingest_issues(issues_file: Path, home: Path, capsys, embedder, monkeypatch):
+def test_cli_ingest_issues(issues_file: Path, home: Path, capsys, embedder, monkeypatch,
+                           backend):
     monkeypatch.setattr("knowledge.embeddings.MiniLMEmbedder", lambda: embedder)
+    backend.use(monkeypatch, home)
     assert main(["ingest-issues", str(issues_file)]) == 0
     assert COUNTS.search(capsys.readouterr().out).groups() == ("3", "0", "0", "0")
     assert main(["ingest-issues", str(issues_file), "-q"]) == 0
     assert COUNTS.search(capsys.readouterr().out).groups() == ("0", "0", "3", "0")
+    assert ChromaIssueIndex(backend.store(home / "chroma"), embedder).count() == 3
     assert main(["ingest-issues", str(home / "missing.jsonl")]) == 2
     assert main(["ingest-issues", str(_with_line(home.parent, "[1, 2"))]) == 2
     assert "not JSON" in capsys.readouterr().err

@@ -61,9 +61,9 @@ def docs_metadata(store):
     return store.docs.get(include=["metadatas"])["metadatas"]
 
 
-def test_ingest_counts_and_idempotence(tmp_path: Path, embedder):
+def test_ingest_counts_and_idempotence(tmp_path: Path, embedder, backend):
     site = write_site(tmp_path / "site")
-    store = open_store(tmp_path / "chroma")
+    store = backend.store(tmp_path / "chroma")
     counting = CountingEmbedder(embedder)
 
     first = ingest_path(store, site, counting)
@@ -165,11 +165,15 @@ def shared_embedder(monkeypatch, embedder):
     return embedder
 
 
-def test_cli_ingest_prints_the_four_counts(tmp_path: Path, home: Path, capsys, shared_embedder):
+def test_cli_ingest_prints_the_four_counts(tmp_path: Path, home: Path, capsys, shared_embedder,
+                                           backend, monkeypatch):
+    backend.use(monkeypatch, home)
     site = write_site(tmp_path / "site")
     assert main(["ingest", str(site), "--quiet"]) == 0
     assert cli_counts(capsys) == (7, 0, 0, 0)
-    assert (home / "chroma").is_dir()
+    # On a server nothing is written under SIDEKICK_HOME: a second host sees the same index.
+    assert (home / "chroma").is_dir() == (backend.kind == "embedded")
+    assert backend.store(home / "chroma").docs.count() == 7
 
     assert main(["ingest", str(site)]) == 0
     assert cli_counts(capsys) == (0, 0, 7, 0)

@@ -87,26 +87,26 @@ def write_docs(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def docs_only(tmp_path_factory, embedder) -> HybridRetriever:
+def docs_only(tmp_path_factory, embedder, backend) -> HybridRetriever:
     root = tmp_path_factory.mktemp("docs-only")
-    store = open_store(root / "chroma")
+    store = backend.store(root / "chroma")
     ingest_path(store, write_docs(root / "site"), embedder)
     return HybridRetriever(store, embedder)
 
 
 @pytest.fixture(scope="module")
-def full_home(tmp_path_factory, embedder) -> Path:
+def full_home(tmp_path_factory, embedder, backend) -> Path:
     """A SIDEKICK_HOME whose store holds the test docs and the project playbooks."""
     home = tmp_path_factory.mktemp("full-home")
-    store = open_store(home / "chroma")
+    store = backend.store(home / "chroma")
     ingest_path(store, write_docs(home / "site"), embedder)
     ensure_project_corpus(store, embedder)
     return home
 
 
 @pytest.fixture
-def full(full_home: Path, embedder) -> HybridRetriever:
-    return HybridRetriever(open_store(full_home / "chroma"), embedder)
+def full(full_home: Path, embedder, backend) -> HybridRetriever:
+    return HybridRetriever(backend.store(full_home / "chroma"), embedder)
 
 
 def top_urls(passages) -> list[str]:
@@ -165,8 +165,8 @@ def test_empty_query_and_empty_store(tmp_path: Path, docs_only, embedder):
 
 
 def test_lexical_index_is_built_once_and_rebuilt_when_the_store_changes(
-        tmp_path: Path, embedder, monkeypatch):
-    store = open_store(tmp_path / "chroma")
+        tmp_path: Path, embedder, monkeypatch, backend):
+    store = backend.store(tmp_path / "chroma")
     site = write_docs(tmp_path / "site")
     ingest_path(store, site, embedder)
     loads = []
@@ -228,8 +228,9 @@ def test_open_retriever_indexes_the_playbooks(tmp_path: Path, embedder):
 
 
 def test_cli_search_prints_rank_score_title_and_url(full_home: Path, embedder, monkeypatch,
-                                                     capsys):
+                                                     capsys, backend):
     monkeypatch.setenv("SIDEKICK_HOME", str(full_home))
+    backend.use(monkeypatch, full_home)
     monkeypatch.setattr("knowledge.embeddings.MiniLMEmbedder", lambda: embedder)
     assert main(["search", "ERR_BLOCKED_BY_CLIENT", "-k", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -248,15 +249,16 @@ def test_cli_search_bad_k(full_home: Path, monkeypatch, capsys):
     assert "-k" in capsys.readouterr().err
 
 
-def test_snapshot_is_reloaded_when_an_update_keeps_the_count(tmp_path: Path, embedder):
-    store = open_store(tmp_path / "chroma")
+def test_snapshot_is_reloaded_when_an_update_keeps_the_count(tmp_path: Path, embedder,
+                                                             backend):
+    store = backend.store(tmp_path / "chroma")
     site = write_docs(tmp_path / "site")
     ingest_path(store, site, embedder)
     retriever = HybridRetriever(store, embedder)
     assert retriever.search("refund", k=1)[0].title == "Refunds"
     page = site / "contents" / "docs" / "billing" / "refunds.md"
     page.write_text(page.read_text().replace("thirty days", "sixty days"))
-    other = HybridRetriever(open_store(tmp_path / "chroma"), embedder)
+    other = HybridRetriever(backend.store(tmp_path / "chroma"), embedder)
     assert ingest_path(other.store, site, embedder).updated == 1
     assert "sixty days" in retriever.search("refund within sixty days", k=1)[0].text
 
@@ -286,8 +288,8 @@ def _counted(retriever: HybridRetriever) -> _CountingCollection:
 
 
 def test_the_size_of_the_collection_is_checked_at_most_every_few_seconds(
-        tmp_path: Path, embedder, monkeypatch):
-    store = open_store(tmp_path / "chroma")
+        tmp_path: Path, embedder, monkeypatch, backend):
+    store = backend.store(tmp_path / "chroma")
     site = write_docs(tmp_path / "site")
     ingest_path(store, site, embedder)
     monkeypatch.setattr(search_module, "COUNT_RECHECK_S", 3600.0)
@@ -298,20 +300,21 @@ def test_the_size_of_the_collection_is_checked_at_most_every_few_seconds(
     assert collection.calls == {"count": 0, "query": 3}
     # Another process removes a page: the next search after the interval sees it.
     (site / "contents" / "docs" / "billing" / "refunds.md").unlink()
-    ingest_path(open_store(tmp_path / "chroma"), site, embedder)
+    ingest_path(backend.store(tmp_path / "chroma"), site, embedder)
     monkeypatch.setattr(search_module, "COUNT_RECHECK_S", 0.0)
     assert "Refunds" not in {p.title for p in retriever.search("refund within thirty days")}
     assert collection.calls["count"] == 1
 
 
-def test_prefetched_searches_give_the_same_passages_with_one_query(full_home, embedder):
+def test_prefetched_searches_give_the_same_passages_with_one_query(full_home, embedder,
+                                                                   backend):
     queries = ["blank recordings", "refund for a usage spike", "ERR_BLOCKED_BY_CLIENT",
                "two-factor authentication reset"]
     vectors = embedder.embed(queries)
     pairs = list(zip(queries, vectors, strict=True))
-    plain = HybridRetriever(open_store(full_home / "chroma"), embedder)
+    plain = HybridRetriever(backend.store(full_home / "chroma"), embedder)
     expected = [plain.search(q, embedding=v, team="replay") for q, v in pairs]
-    ahead = HybridRetriever(open_store(full_home / "chroma"), embedder)
+    ahead = HybridRetriever(backend.store(full_home / "chroma"), embedder)
     collection = _counted(ahead)
     ahead.prefetch(vectors)
     got = [ahead.search(q, embedding=v, team="replay") for q, v in pairs]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from agent.nodes.intake import intake, normalize_text
 from agent.nodes.link_issue import link_issue
 from agent.nodes.retrieve import retrieve
 from agent.nodes.review import route_after_review
+from knowledge.issues import ingest_issues
 
 
 @pytest.fixture(scope="module")
@@ -79,13 +81,29 @@ def test_link_issue_proposes_create_without_an_index_and_none_for_questions(runt
     t = ticket(subject="Export button crashes the dashboard", body="Clicking export throws.")
     bug = link_issue({"ticket": t, "classification": {"kind": "bug", "team": "product-analytics"}},
                      runtime)["issue"]
-    if runtime.context.issues is None:
-        assert bug.action == "create"
-        assert bug.title == "Export button crashes the dashboard"
-        assert "How to reproduce" in bug.body and "Ada" not in bug.body
+    assert bug.action == "create"  # the home's issue index is empty
+    assert bug.title == "Export button crashes the dashboard"
+    assert "How to reproduce" in bug.body and "Ada" not in bug.body
     question = link_issue({"ticket": t, "classification": {"kind": "question", "team": "x"}},
                           runtime)["issue"]
     assert question.action == "none"
+
+
+def test_issues_ingested_after_the_context_was_built_are_linked(runtime, tmp_path, embedder):
+    # What a running worker sees when another process (or host) runs `ingest-issues`.
+    issue = {"subject": "Export button crashes the dashboard", "body": "Clicking export throws.",
+             "url": "https://github.com/acme/app/issues/41", "github": {"number": 41}}
+    path = tmp_path / "issues.jsonl"
+    path.write_text(json.dumps(issue) + "\n")
+    store = runtime.context.issues.store
+    try:
+        assert ingest_issues(store, path, embedder).added == 1
+        t = ticket(subject=issue["subject"], body=issue["body"])
+        proposal = link_issue({"ticket": t, "classification": {"kind": "bug", "team": "x"}},
+                              runtime)["issue"]
+        assert proposal.action == "link" and proposal.url == issue["url"]
+    finally:
+        store.issues.delete(where={"root": path.resolve().as_posix()})  # the module's home
 
 
 class ListedIssues:

@@ -26,6 +26,8 @@ def ticket(body: str, **fields) -> Ticket:
         "Pouvez-vous désactiver la double authentification sur mon compte ?",
         "Perdí mi teléfono y tengo activada la autenticación de dos factores",
         "Podem desativar a autenticação de dois fatores da minha conta?",
+        "My phone was stolen on the train; please switch off two-step verification for me",
+        "The authenticator codes didn't survive my phone upgrade, can you clear my second factor?",
     ],
 )
 def test_two_factor_removal_is_detected(body: str) -> None:
@@ -39,6 +41,7 @@ def test_two_factor_removal_is_detected(body: str) -> None:
         "Can we enforce 2FA for all members of our organization?",
         "Does PostHog support two-factor authentication with hardware keys?",
         "I lost my phone number field in the person properties",
+        "Is 2FA enforcement available for organizations on the free plan?",
     ],
 )
 def test_two_factor_questions_are_not_removal_requests(body: str) -> None:
@@ -87,6 +90,9 @@ def test_self_hosted_tag_wins_over_a_migration_mention() -> None:
         "The admin no longer works here and nobody can manage billing",
         "How do we change the organization owner?",
         "Le propriétaire a quitté l'entreprise, pouvez-vous nous aider ?",
+        "Notre seul propriétaire n'est plus joignable, pouvez-vous me donner son rôle ?",
+        "A dona da nossa conta vai sair da empresa: como passamos a propriedade para mim?",
+        "Our founder is the sole owner and is leaving in May; how do I take it over?",
     ],
 )
 def test_ownership_transfer_is_detected(body: str) -> None:

@@ -29,7 +29,10 @@ def ticket(**fields) -> Ticket:
         ({"organization": {"plan": "free"}}, "low"),
         ({"source": "github"}, "community"),
         ({}, "low"),
-        ({"source": "slack"}, "low"),
+        # The newer handbook page: 🎫 threads are normally high priority.
+        ({"source": "slack"}, "high"),
+        ({"source": "slack", "organization": {"plan": "paid"}}, "normal"),
+        ({"source": "slack", "cs_escalated": True}, "urgent"),
     ],
 )
 def test_every_tier_of_the_queue(fields: dict, expected: str) -> None:

@@ -37,8 +37,9 @@ def world(tmp_path):
         settings = Settings(
             home=tmp_path, slack_bot_token=SecretStr(TOKEN),
             slack_signing_secret=SecretStr(SECRET), slack_api_url=slack.api_url,
-            slack_cs_channel="CCS", slack_customer_channels=["CCUST"],
-            slack_rotation={"replay": [HERO]})
+            slack_cs_channel="CCS", slack_customer_channels=["CCUST", "CACME"],
+            slack_rotation={"replay": [HERO]},
+            slack_channel_orgs={"CACME": {"name": "Acme", "plan": "paid"}})
         sink = RecordingSink()
         bolt = build_slack_app(settings, NoService(), sink=sink, escalations=sink,
                                client=WebClient(token=TOKEN, base_url=slack.api_url),
@@ -69,6 +70,25 @@ def test_a_ticket_reaction_makes_one_ticket_even_when_slack_retries(world):
     assert ticket["source"] == "slack" and ticket["subject"] == "Our funnels show zero conversions"
     assert "signup funnel" in ticket["body"]
     assert ticket["requester"]["name"] == "Cory Customer"
+
+
+def test_a_ticket_thread_is_high_priority_and_its_channel_names_the_customer(world):
+    from agent.models import Ticket
+    from agent.policy import priority_for
+
+    http, slack, sink = world
+    plain = slack.post("CCUST", "Exports stopped", user="UCUST")
+    acme = slack.post("CACME", "Our flags stopped evaluating", user="UCUST")
+    post_event(http, event_callback(reaction("CCUST", plain), "Ev010"))
+    post_event(http, event_callback(reaction("CACME", acme), "Ev011"))
+    wait_for(lambda: len(sink.accepted) == 2)
+    unknown = Ticket.from_integration(sink.tickets[f"slack-CCUST-{plain}"])
+    known = Ticket.from_integration(sink.tickets[f"slack-CACME-{acme}"])
+    assert unknown.organization.plan is None and known.organization.model_dump() == {
+        "name": "Acme", "plan": "paid"}
+    # The newer handbook page: 🎫 threads are normally high priority; a known plan decides.
+    assert priority_for(unknown).priority == "high"
+    assert priority_for(known).priority == "normal"
 
 
 def test_a_reaction_on_a_reply_makes_a_ticket_of_the_whole_thread(world):

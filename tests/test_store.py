@@ -162,6 +162,7 @@ def test_the_default_database_is_sqlite_under_the_home(tmp_path):
 def test_a_decision_is_stale_only_after_the_grace_and_taken_over_once(store_engine):
     from datetime import timedelta
 
+    from app.store import claims
     from app.store.models import utcnow
 
     with Session(store_engine) as session, session.begin():
@@ -169,10 +170,10 @@ def test_a_decision_is_stale_only_after_the_grace_and_taken_over_once(store_engi
         assert repo.move(session, "st-1", frm="accepted", to="deciding")
     before, after = utcnow() - timedelta(minutes=5), utcnow() + timedelta(seconds=1)
     with Session(store_engine) as session, session.begin():
-        assert repo.stale_deciding(session, before) == []  # still within the grace
-        assert repo.stale_deciding(session, after) == ["st-1"]
-        assert repo.take_over(session, "st-1", after) is True
+        assert claims.stale_decisions(session, before) == []  # still within the grace
+        assert claims.stale_decisions(session, after) == ["st-1"]
+        assert claims.take_over(session, "st-1", after, worker="w1", lease_s=60) is True
     with Session(store_engine) as session, session.begin():
-        # Restamped: a second sweep with the same cutoff finds nothing to take.
-        assert repo.take_over(session, "st-1", after - timedelta(seconds=1)) is False
+        # Held under w1's lease: a second sweep, even with a later cutoff, takes nothing.
+        assert claims.take_over(session, "st-1", after, worker="w2", lease_s=60) is False
         assert repo.known_ids(session, ["st-1", "st-2"]) == {"st-1"}

@@ -213,3 +213,27 @@ def test_the_held_out_file_is_checked_like_conversations(tmp_path, monkeypatch, 
     assert "(coh-9001): owner_confirmed: the note must name the TOTP device step" in out
     assert "conversations_holdout: only 0 resolved (need 5)" in out
     assert "ERROR: conversations: " not in out
+
+
+def test_the_blind_file_is_checked_with_its_own_floors(tmp_path, monkeypatch, capsys):
+    for path in (ROOT / "evals" / "datasets").glob("*.jsonl"):
+        shutil.copy(path, tmp_path / path.name)
+    blind = (tmp_path / "conversations_blind.jsonl").read_text().splitlines()
+    assert len(blind) == 40
+    assert all(json.loads(line)["id"].startswith("cob-") for line in blind)
+    # A con- id in the blind file is refused: each file keeps its own prefix.
+    wrong_prefix = changed(id="con-9001")
+    # Six "still broken" rows are its floor: keep five.
+    broken = [n for n, line in enumerate(blind) if json.loads(line)["expected"]["stage"]
+              == "still_broken"]
+    kept = [line for n, line in enumerate(blind) if n != broken[0]]
+    (tmp_path / "conversations_blind.jsonl").write_text(
+        "\n".join([*kept, json.dumps(wrong_prefix)]) + "\n", encoding="utf-8"
+    )
+    monkeypatch.setattr(validate_datasets, "DATASETS", tmp_path)
+
+    assert validate_datasets.main(["--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "(con-9001): id must look like cob-0001" in out
+    assert "conversations_blind: only 5 still_broken (need 6)" in out
+    assert "ERROR: conversations_holdout: " not in out

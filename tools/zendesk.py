@@ -24,6 +24,8 @@ from zenpy.lib.api_objects import Comment
 from zenpy.lib.api_objects import Ticket as ZenpyTicket
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
 
+from tools.zendesk_channels import asked_elsewhere, via_channel
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -219,19 +221,24 @@ class ZendeskClient:
         org = (self._call(f"organization {org_id}", lambda: self.zenpy.organizations(id=org_id))
                if org_id else None)
         tags = list(ticket.tags or [])
+        via = via_channel(getattr(ticket, "via", None))
+        # A community question or GitHub issue carried by Zendesk is that channel's ticket,
+        # answered on its own page; Zendesk stays where it is closed (the origin says so).
+        elsewhere = asked_elsewhere(ticket.description, tags, via)
         if team:
             tags.append(f"view:{team}")
         return {
             "id": f"{ID_PREFIX}{ticket.id}",
-            "source": "zendesk",
+            "source": elsewhere.source if elsewhere else "zendesk",
             "subject": ticket.subject,
             "body": ticket.description,
             "requester": {"name": user.name, "email": user.email},
             "organization": {"name": org.name if org else None, "plan": self._plan(org)},
             "priority": _PRIORITY.get(ticket.priority or ""),
             "tags": tags,
-            "url": f"{self.agent_url}/agent/tickets/{ticket.id}",
-            "created_at": ticket.created_at,
+            "url": elsewhere.url if elsewhere else f"{self.agent_url}/agent/tickets/{ticket.id}",
+            "created_at": _iso(ticket.created_at),
+            "via": via,
         }
 
     def _plan(self, org: Any) -> str | None:

@@ -84,6 +84,7 @@ def draft_request_from_state(state: State, teams: Teams) -> DraftRequest:
         stage_entry=state.get("stage_entry"),
         conversation=conversation_text(state),
         changes=tuple(changes_since_last_turn(state)),
+        topic=state.get("topic") or "",
     )
 
 

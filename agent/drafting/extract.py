@@ -66,6 +66,11 @@ def _tokens(text: str) -> set[str]:
     return {_stem(t) for t in _TOKEN.findall(text.lower()) if t not in _STOP and len(t) > 2}
 
 
+def content_words(text: str) -> set[str]:
+    """The stemmed content words of `text` (no stop words), as the extractor compares them."""
+    return _tokens(text)
+
+
 def clean_markdown(text: str) -> list[str]:
     """Return the prose lines of a markdown/MDX passage (no code, tables, tags or links)."""
     text = _FENCE.sub("\n", _FRONT_MATTER.sub("", text))
@@ -183,8 +188,9 @@ def best_sentences(
     chosen = sorted(candidates, key=lambda c: c[0], reverse=True)[:limit]
     if chosen and chosen[0][5]:
         # The best match keeps the sentence after it: where the docs usually say what to do.
-        best = chosen[0]
-        if all(best[5] != c[3] for c in chosen):
-            chosen[0] = (*best[:3], f"{best[3]} {best[5]}", *best[4:])
+        # A chosen sentence it now holds is not listed twice.
+        best, carried = chosen[0], chosen[0][5]
+        chosen = [best, *(c for c in chosen[1:] if c[3] not in carried)]
+        chosen[0] = (*best[:3], f"{best[3]} {carried}", *best[4:])
     chosen.sort(key=lambda c: (c[1], c[2]))
     return [Extract(sentence=c[3], passage=c[4], score=c[0]) for c in chosen]

@@ -14,7 +14,7 @@ from dataclasses import replace
 from agent.drafting.compose import Reply, customer_passages, question_reply
 from agent.drafting.extract import best_sentences
 from agent.engines.base import DraftRequest
-from agent.language import detect_language
+from agent.language import clearly_english, detect_language
 from agent.models import Draft
 from agent.stages import Stage, default_stages
 from agent.templates import Templates
@@ -31,6 +31,13 @@ def follow_up_language(request: DraftRequest) -> str:
     text = request.ticket.body or request.ticket.text
     words = len(text.split())
     lang = detect_language(text)
+    if lang != "en":
+        return lang
+    # A reply with few of the function words counted ("Pode seguir, sim. O pedido partiu
+    # de mim mesmo") stays in the conversation's language unless it is clearly English.
+    earlier = detect_language(request.conversation) if request.conversation else "en"
+    if earlier != "en" and not clearly_english(text):
+        return earlier
     if lang == "en" and words < 2 * SHORT_WORDS:
         lang = detect_language(text, min_hits=1)
     if lang == "en" and words < SHORT_WORDS:
@@ -79,11 +86,12 @@ def _details(req: DraftRequest, stage: Stage, t: Templates, lang: str) -> Reply:
 
 
 def _question(req: DraftRequest, stage: Stage, t: Templates, lang: str) -> Reply:
-    # The new question alone: the first message's subject is about something else.
+    # The new question alone: the first message's subject is about something else. Its
+    # topic in the hero's words (as retrieval read it) lends it the docs' words.
     question = stage.focus(req.ticket.body or req.ticket.text)
-    alone = replace(req, ticket=req.ticket.model_copy(update={"subject": None,
-                                                             "body": question}))
-    return question_reply(alone, t, lang, thanks="followup_thanks")
+    asked = replace(req, ticket=req.ticket.model_copy(update={
+        "subject": None, "body": f"{question}\n{req.topic}" if req.topic else question}))
+    return question_reply(asked, t, lang, thanks="followup_thanks")
 
 
 #: Stages whose reply is built; every other stage says its `reply` keys' wording.
@@ -102,6 +110,8 @@ def _note(req: DraftRequest, stage: Stage, reply: Reply, lang: str, t: Templates
         lines.append(t.note_line("changes", changes="; ".join(req.changes)))
     if stage.step in t.note:
         lines.append(t.note_line(stage.step, team=team.name))
+    if req.topic:
+        lines.append(t.note_line("topic", topic=req.topic.rstrip(".")))
     lines.append(t.note_line("team", team_name=team.name, team=team.slug,
                              confidence=req.team_confidence))
     lines.append(t.note_line("priority_upstream", priority=req.priority))

@@ -33,6 +33,9 @@ class DraftRequest:
     stage_entry: int | None = None
     conversation: str = ""
     changes: tuple[str, ...] = ()
+    #: A new question's topic in the hero's words, which carry the docs' words (a line of a
+    #: team page, `knowledge/topics.py`): never quoted, only read to pick docs sentences.
+    topic: str = ""
 
 
 T = TypeVar("T")
@@ -45,6 +48,11 @@ class EngineResult(Generic[T]):
     value: T
     usage: Usage = field(default_factory=Usage)
     warnings: list[str] = field(default_factory=list)
+    #: Who produced `value`: "offline", "llm", or "llm→offline" when the LLM's answer could
+    #: not be used and the fallback's was (empty: the engine's own name).
+    engine: str = ""
+    #: Why the fallback's answer was used, when it was.
+    reason: str = ""
 
 
 class Engine(Protocol):
@@ -55,7 +63,11 @@ class Engine(Protocol):
     def classify(
         self, ticket: Ticket, *, teams: Teams, prior: Classification
     ) -> EngineResult[Classification]:
-        """Return the ticket's team and kind, given the offline classifier's answer."""
+        """Return the engine's reading of team and kind (`prior` unchanged if it has none).
+
+        Whether that reading outvotes the offline classifier is the classify node's call
+        (`agent/second_opinion.py`), not the engine's.
+        """
         ...
 
     def draft(self, request: DraftRequest) -> EngineResult[Draft]:

@@ -29,12 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The LLM gives no calibrated probability. When it agrees with the offline classifier, two
-#: independent readers concur: at least this confident (or the offline score, if higher).
-AGREE_CONFIDENCE = 0.85
-#: When it disagrees, the LLM read the whole ticket against the team descriptions and wins,
-#: but with a confidence that still tells the hero the two classifiers differed.
-DISAGREE_CONFIDENCE = 0.7
 ERROR_CHARS = 400
 #: A conservative characters-per-token ratio for estimating a prompt before sending it
 #: (English runs ~4 with most tokenizers; URLs, code and other languages fewer).
@@ -259,7 +253,11 @@ class LLMEngine:
     def classify(
         self, ticket: Ticket, *, teams: Teams, prior: Classification
     ) -> EngineResult[Classification]:
-        """Ask the model for team and kind; on failure return `prior` with a warning."""
+        """Ask the model for team and kind; on failure return `prior` with a warning.
+
+        The answer is the model's reading only (no confidence: it gives no calibrated one);
+        the classify node weighs it against the offline classifier's.
+        """
         usage = Usage()
         deadline = self._deadline(ticket.id, restart=True)
         answer, reason = self._ask(
@@ -269,22 +267,16 @@ class LLMEngine:
         if answer is None:
             warning = f"llm classify failed: {reason}; used the offline classifier"
             log.warning("%s (ticket %s)", warning, ticket.id)
-            return EngineResult(prior, usage=usage, warnings=[warning])
-        team, kind = answer.team, answer.kind  # type: ignore[attr-defined]
-        team_confidence = _confidence(team == prior.get("team"), prior.get("team_confidence"))
-        kind_confidence = _confidence(kind == prior.get("kind"), prior.get("kind_confidence"))
-        offline = f"offline: {prior.get('team')} {prior.get('team_confidence', 0.0):.2f}"
-        return EngineResult(
-            Classification(
-                team=team,
-                team_confidence=team_confidence,
-                kind=kind,
-                kind_confidence=kind_confidence,
-                rationale=f"{answer.rationale} ({offline})",  # type: ignore[attr-defined]
-                engine=self.name,
-            ),
-            usage=usage,
+            return EngineResult(prior, usage=usage, warnings=[warning],
+                                engine=f"{self.name}→offline",
+                                reason=f"llm classify failed: {reason}")
+        reading = Classification(
+            team=answer.team,  # type: ignore[attr-defined]
+            kind=answer.kind,  # type: ignore[attr-defined]
+            rationale=answer.rationale,  # type: ignore[attr-defined]
+            engine=self.name,
         )
+        return EngineResult(reading, usage=usage, engine=self.name)
 
     def draft(self, request: DraftRequest) -> EngineResult[Draft]:
         """Ask the model for the reply; on failure use the fallback engine's draft."""
@@ -318,6 +310,8 @@ class LLMEngine:
                 fallback.value,
                 usage=_add(usage, fallback.usage),
                 warnings=[warning, *fallback.warnings],
+                engine=f"{self.name}→{self.fallback.name}",
+                reason=f"llm draft failed: {reason}",
             )
         data: dict[str, Any] = answer.model_dump()
         # Status and publicity are policy, not the model's call: a playbook fixes both (2FA
@@ -332,16 +326,10 @@ class LLMEngine:
             public=public,
             citations=list(dict.fromkeys(data["citations"])),
         )
-        return EngineResult(draft, usage=usage)
+        return EngineResult(draft, usage=usage, engine=self.name)
 
 
 def _count(usage: Usage, spent: Any) -> None:
     usage.calls += spent.calls
     usage.prompt_tokens += spent.prompt_tokens
     usage.completion_tokens += spent.completion_tokens
-
-
-def _confidence(agrees: bool, prior_confidence: float | None) -> float:
-    if agrees:
-        return max(float(prior_confidence or 0.0), AGREE_CONFIDENCE)
-    return DISAGREE_CONFIDENCE

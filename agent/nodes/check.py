@@ -2,8 +2,11 @@
 
 A problem that a mechanical edit fully fixes is repaired: a foreign link loses its sentence,
 a missing greeting is added. Anything else (a promised date, several messages, a credential,
-an empty body) replaces the draft with the offline engine's, which cites only what retrieval
-found. Every reason lands in the internal note and in `warnings`.
+an empty body, and every problem of substance in `agent/substance.py`: a placeholder, too
+short, the wrong language, the issue link left out, the passages ignored, an account action
+claimed as done) replaces the draft with the offline engine's, which cites only what
+retrieval found. Every reason lands in the internal note and in `warnings`, and `engines`
+says the draft is the offline engine's and why.
 
 Safe to run twice: a draft that passes returns no update, and whatever this node returns
 passes its own checks.
@@ -17,6 +20,7 @@ from langgraph.runtime import Runtime
 
 from agent.context import Context
 from agent.drafting import build_draft, draft_request_from_state
+from agent.engines.base import DraftRequest
 from agent.guards import (
     Problem,
     find_urls,
@@ -25,10 +29,12 @@ from agent.guards import (
     remove_link_sentences,
     with_greeting,
 )
+from agent.intake_evidence import with_evidence
 from agent.language import detect_language
 from agent.models import Draft, IssueProposal, Passage, Ticket
 from agent.nodes._timing import elapsed_ms
 from agent.state import State
+from agent.substance import inspect_substance
 from agent.templates import default_templates
 
 #: Problems a mechanical edit can fix; any other one means the draft is replaced.
@@ -77,14 +83,32 @@ def _defang(reason: str) -> str:
     return reason.replace("://", "[://]")
 
 
+def inspect(draft: Draft, request: DraftRequest, allowed: list[str], ticket: Ticket
+            ) -> list[Problem]:
+    """Every problem of form (`agent/guards.py`) and of substance (`agent/substance.py`)."""
+    return (inspect_draft(draft, allowed_urls=allowed, ticket=ticket)
+            + inspect_substance(draft, request))
+
+
+def _engines(state: State, runtime: Runtime[Context], reasons: list[str]) -> dict[str, str]:
+    """The draft is now the offline engine's: say so, and why the earlier one was refused."""
+    engines = state.get("engines") or {}
+    previous = engines.get("draft") or runtime.context.engine.name
+    source = previous if previous.endswith("offline") else f"{previous}→offline"
+    why = "; ".join(filter(None, [engines.get("draft_reason", ""),
+                                  "the check refused the draft: " + "; ".join(reasons)]))
+    return {"draft": source, "draft_reason": why}
+
+
 def check(state: State, runtime: Runtime[Context]) -> dict:
     """Guard the draft: repair it, or replace it by the offline engine's, and say why."""
     started = perf_counter()
     ticket = state["ticket"]
+    request = draft_request_from_state(state, runtime.context.teams)
     allowed = allowed_urls(list(state.get("passages") or []), state.get("issue"))
     draft = state.get("draft")
     problems = (
-        inspect_draft(draft, allowed_urls=allowed, ticket=ticket)
+        inspect(draft, request, allowed, ticket)
         if draft is not None
         else [Problem("empty", "no draft was produced")]
     )
@@ -94,14 +118,17 @@ def check(state: State, runtime: Runtime[Context]) -> dict:
     final, action = None, "repaired"
     if draft is not None and all(p.code in REPAIRABLE for p in problems):
         repaired = _repair(draft, problems, allowed, ticket)
-        if not inspect_draft(repaired, allowed_urls=allowed, ticket=ticket):
+        if not inspect(repaired, request, allowed, ticket):
             final = repaired
+    update: dict = {}
     if final is None:
         action = "replaced by the offline engine's draft"
-        final = build_draft(draft_request_from_state(state, runtime.context.teams))
-        if inspect_draft(final, allowed_urls=allowed, ticket=ticket):
+        final = with_evidence(build_draft(request), ticket, request.team.slug)
+        if inspect(final, request, allowed, ticket):
             action, final = "replaced by a holding reply", _safe_fallback(final, ticket)
+        update["engines"] = _engines(state, runtime, reasons)
     return {
+        **update,
         "draft": _note(final, reasons, action),
         "warnings": [f"check: {r} ({action})" for r in reasons],
         "timings_ms": {"check": elapsed_ms(started)},

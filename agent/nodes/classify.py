@@ -1,6 +1,7 @@
 """classify: team, kind, priority and playbook.
 
-Team and kind come from the embedding classifier (and the LLM when it is unsure); priority
+Team and kind come from the embedding classifier (and the LLM when it is unsure, weighed by
+`agent/second_opinion.py`: the LLM outvotes only an unsure offline label); priority
 and playbook from the handbook's rules, which read metadata the ticket's text cannot change.
 """
 
@@ -12,9 +13,11 @@ from langgraph.runtime import Runtime
 
 from agent.context import Context
 from agent.conversation import is_follow_up, new_customer_text, turn_ticket
+from agent.models import Ticket
 from agent.nodes._timing import elapsed_ms
 from agent.playbooks import detect_playbook, get_playbook
 from agent.policy import priority_for
+from agent.second_opinion import weigh
 from agent.stages import default_stages
 from agent.state import Classification, State
 
@@ -44,7 +47,9 @@ def _tracker_kind(ticket_text: str, kind_scores: dict[str, float], ctx: Context
     return {k: v / total for k, v in scores.items()}, evidence
 
 
-def _offline_guess(state: State, ctx: Context) -> Classification:
+def _offline_guess(state: State, ctx: Context
+                   ) -> tuple[Classification, dict[str, float], dict[str, float]]:
+    """The offline classification, with the team and kind scores it chose from."""
     ticket = turn_ticket(state)
     # The subject on its own and the raw text (word and character features) both help the
     # classifier on real issues; the embedder's cache makes the second embedding free in batches.
@@ -69,7 +74,33 @@ def _offline_guess(state: State, ctx: Context) -> Classification:
         kind_confidence=float(kind_scores[kind]),
         rationale=rationale,
         engine="offline",
-    )
+    ), scores, kind_scores
+
+
+def _second_opinion(guess: Classification, team_scores: dict[str, float],
+                    kind_scores: dict[str, float], ticket: Ticket, ctx: Context
+                    ) -> tuple[Classification, dict]:
+    """Ask the LLM engine when the offline classifier is not sure, and weigh its answer."""
+    if ctx.engine.name == "offline":
+        return guess, {"engines": {"classification": "offline", "classification_reason": ""}}
+    # TRICKY: a confident offline answer skips the LLM's classification call entirely.
+    if guess["team_confidence"] >= ctx.llm_skip_classify_above:
+        why = (f"the offline classifier was sure ({guess['team_confidence']:.2f} ≥ "
+               f"{ctx.llm_skip_classify_above:.2f}): the LLM was not asked")
+        return guess, {"engines": {"classification": "offline", "classification_reason": why}}
+    answer = ctx.engine.classify(ticket, teams=ctx.teams, prior=guess)
+    update: dict = {"warnings": list(answer.warnings), "usage": answer.usage}
+    reading = answer.value
+    if answer.value.get("engine") == "offline" or reading.get("team") not in ctx.teams:
+        reason = answer.reason or "the LLM gave no usable classification"
+        update["engines"] = {"classification": f"{ctx.engine.name}→offline",
+                             "classification_reason": reason}
+        return guess, update
+    merged, outvoted = weigh(guess, reading, team_scores=team_scores,
+                             kind_scores=kind_scores, outvote_below=ctx.llm_outvote_below)
+    source = f"{ctx.engine.name}→offline" if outvoted else ctx.engine.name
+    update["engines"] = {"classification": source, "classification_reason": outvoted}
+    return merged, update
 
 
 def _follow_up(state: State, started: float) -> dict:
@@ -87,15 +118,15 @@ def _follow_up(state: State, started: float) -> dict:
                       if t.get("outcome") == "delivered"), None)
     pending = bool(last_sent and (last_sent.get("draft") or {}).get("status_after") == "pending")
     # The latest message says where the conversation is now ("still broken", then
-    # "scratch that, found it"), unless it only asks something new and an earlier one of
-    # the turn moved the playbook on ("yes, I confirm", then "where do I add my phone?").
+    # "scratch that, found it"; "runs fine again", then "oh, and how do I ...?"), unless
+    # an earlier one of the turn moved the playbook on ("yes, I confirm", then "where do I
+    # add my phone?").
     # The draft answers every message of the turn either way.
     texts = [m.body for m in reversed(state.get("turn_messages") or [])]
     found = [stages.detect(text, playbook=state.get("playbook"), kind=kind,
                            plan=ticket.organization.plan, pending=pending)
              for text in texts or [new_customer_text(state)]]
-    stage = next((s for s in found if s.playbooks), None) \
-        or next((s for s in found if s is not stages.later[-1]), found[0])
+    stage = next((s for s in found if s.playbooks), found[0])
     priority, _reason = priority_for(ticket)
     rationale = previous.get("rationale", "")
     if not rationale.startswith("kept from turn"):
@@ -117,20 +148,22 @@ def classify(state: State, runtime: Runtime[Context]) -> dict:
         return _follow_up(state, started)
     ctx = runtime.context
     ticket = turn_ticket(state)
-    guess = _offline_guess(state, ctx)
-    update: dict = {"warnings": []}
-    # TRICKY: a confident offline answer skips the LLM's classification call entirely.
-    if ctx.engine.name != "offline" and guess["team_confidence"] < ctx.llm_skip_classify_above:
-        answer = ctx.engine.classify(ticket, teams=ctx.teams, prior=guess)
-        if answer.value.get("team") in ctx.teams:
-            guess = answer.value
-        update["warnings"] = list(answer.warnings)
-        update["usage"] = answer.usage
+    guess, update = _second_opinion(*_offline_guess(state, ctx), ticket, ctx)
+    update.setdefault("warnings", [])
     playbook = detect_playbook(ticket)
-    implied_kind = get_playbook(playbook).kind if playbook is not None else None
-    if implied_kind:
-        guess = {**guess, "kind": implied_kind}
-    guess["team_uncertain"] = guess["team_confidence"] < ctx.confidence_threshold
+    book = get_playbook(playbook) if playbook is not None else None
+    if book is not None and book.kind:
+        guess = {**guess, "kind": book.kind}
+    # Uncertain below the threshold, or when the two engines left it to the hero.
+    guess["team_uncertain"] = (bool(guess.get("team_uncertain"))
+                               or guess["team_confidence"] < ctx.confidence_threshold)
+    if book is not None and book.team in ctx.teams and book.team != guess["team"]:
+        # The handbook's procedure belongs to one team (2FA and ownership: Growth's, as
+        # the teams file says), whatever the engines thought the words were about: a rule
+        # of the handbook, not a guess, as sure as the playbook's detection.
+        guess = {**guess, "team": book.team, "team_confidence": 1.0, "team_uncertain": False,
+                 "rationale": f"{book.title} is {ctx.teams.get(book.team).name}'s procedure "
+                              f"({guess.get('rationale') or guess['team']})"}
     priority, _reason = priority_for(ticket)
     update.update(
         classification=guess,

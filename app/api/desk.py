@@ -1,9 +1,9 @@
 """The desk: what the API, the worker (and Slack) do to a ticket, over the store and the graph.
 
 The graph's checkpoint is the truth about a thread; the ticket row is the lock. Every move
-of a row is a conditional UPDATE on its status, so of two clicks (or two workers) exactly
-one wins, on SQLite and on PostgreSQL alike; graph runs are serialized by one process lock
-because the checkpointer connection and the context's clients are shared.
+of a row is a conditional UPDATE on its status (and, for a worker's triage, on its claim),
+so of two clicks (or two workers) exactly one wins, on SQLite and on PostgreSQL alike;
+graph runs are serialized by one process lock because the context's clients are shared.
 
 The graph (`service`) is built on first use: the API process of `sidekick serve` only
 accepts tickets until someone decides, so it never loads the models just to answer 202.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,9 +25,11 @@ from agent.conversation import Message
 from agent.decisions import Decision, StaleDraft
 from agent.models import Ticket, TriageResult
 from agent.teams import Teams
+from app import metrics
 from app.api import origin
+from app.logs import about_ticket, ticket_scoped
 from app.store import repo
-from app.store.models import utcnow
+from app.store.models import as_utc, utcnow
 
 if TYPE_CHECKING:  # app.service imports LangGraph: only where a graph runs
     from app.service import TriageService
@@ -82,6 +85,9 @@ class Desk:
     teams: Teams
     lock: threading.RLock = field(default_factory=threading.RLock)
     on_accept: Callable[[], None] | None = None
+    #: Seconds within which a Zendesk ticket and a 🎫 thread of one requester with nearly the
+    #: same words are one request (`SIDEKICK_SAME_REQUEST_WINDOW_S`).
+    same_request_window_s: float = 86_400.0
     #: Called with the ticket id after a draft is stored (e.g. post it to Slack).
     on_triaged: Callable[[str], object] | None = None
     _service: TriageService | None = field(default=None, init=False, repr=False)
@@ -99,12 +105,24 @@ class Desk:
 
         `origin` is where an approved reply goes (app/api/origin.py); none: the API's own.
         """
-        with self.sessions.begin() as session:
-            created = repo.accept_ticket(session, ticket, origin)
+        from app.api import same_request
+
+        with about_ticket(ticket.id), self.sessions.begin() as session:
+            if repo.get_ticket(session, ticket.id) is not None:
+                return False
+            twin = same_request.find_twin(session, ticket, origin or {},
+                                          window_s=self.same_request_window_s)
+            created = repo.accept_ticket(session, ticket, origin, merged_into=twin)
+            if created and twin is not None:
+                same_request.attach(session, twin, ticket.id, origin or {})
+                log.info("ticket %s is the same request as %s: attached to it", ticket.id,
+                         twin)
+                return True
         if created:
             self._wake_worker()
         return created
 
+    @ticket_scoped
     def add_message(self, ticket_id: str, message: Message) -> bool:
         """Add a message to the ticket's conversation; False when its id was added before.
 
@@ -156,12 +174,31 @@ class Desk:
         with self.sessions.begin() as session:
             return repo.move(session, ticket_id, frm="accepted", to="triaging")
 
-    def triage(self, ticket_id: str) -> TriageResult | None:
-        """Triage a claimed ticket up to the review and store its result (None on failure)."""
+    def prepare(self, ticket_ids: list[str]) -> None:
+        """Embed a claimed batch in one go before its tickets are triaged one by one."""
+        with self.sessions() as session:
+            rows = [repo.get_ticket(session, ticket_id) for ticket_id in ticket_ids]
+            payloads = [dict(row.payload) for row in rows if row is not None]
+        try:
+            tickets = [Ticket.model_validate(payload) for payload in payloads]
+            with self.lock:
+                self.service.prepare(tickets)
+        except Exception:  # noqa: BLE001 - only a speed-up: triage embeds (and fails) alone
+            log.debug("could not embed the batch ahead", exc_info=True)
+
+    @ticket_scoped
+    def triage(self, ticket_id: str, *, holder: str | None = None) -> TriageResult | None:
+        """Triage a claimed ticket up to the review and store its result (None on failure).
+
+        `holder`: the worker whose claim it is; when its lease passed and another worker
+        took the ticket, this result is not stored (the other worker's is, once).
+        """
         with self.sessions() as session:
             row = repo.get_ticket(session, ticket_id)
             payload = dict(row.payload) if row else None
             messages = repo.messages_of(session, ticket_id) if row else []
+            before = repo.get_result(session, ticket_id) if row else None
+            accepted_at = as_utc(row.received_at) if row else None
         if payload is None:
             return None
         try:
@@ -172,13 +209,21 @@ class Desk:
                     result = self.service.converse(ticket_id, messages, ticket=ticket).result
         except Exception as exc:  # one bad ticket must not stop the worker
             log.exception("triage of ticket %s failed", ticket_id)
-            self.fail(ticket_id, "triaging", exc)
+            self.fail(ticket_id, "triaging", exc, holder=holder)
             return None
-        self._store(ticket_id, result, frm="triaging", triaged_at=utcnow())
+        triaged_at = utcnow()
+        if not self._store(ticket_id, result, frm="triaging", holder=holder,
+                           triaged_at=triaged_at):
+            log.warning("ticket %s was taken by another worker (lease passed)", ticket_id)
+            return result
+        metrics.count_tokens((before or {}).get("usage"), result.usage)
+        if before is None and accepted_at is not None:  # the first draft, not a later turn's
+            metrics.TRIAGE_SECONDS.observe((triaged_at - accepted_at).total_seconds())
         self._requeue_if_unread(ticket_id, result)
         self._announce(ticket_id)
         return result
 
+    @ticket_scoped
     def escalate(self, ticket_id: str, *, by: str) -> bool:
         """Customer Success escalated the ticket: move it to the top of the queue."""
         with self.sessions.begin() as session:
@@ -187,11 +232,17 @@ class Desk:
             log.info("ticket %s escalated by %s", ticket_id, by)
         return found
 
-    def _store(self, ticket_id: str, result: TriageResult, *, frm: str, **fields: Any) -> None:
+    def _store(self, ticket_id: str, result: TriageResult, *, frm: str,
+               holder: str | None = None, **fields: Any) -> bool:
+        """Store the result and move the row, only if it is still `frm` (and `holder`'s)."""
         with self.sessions.begin() as session:
+            if not repo.move(session, ticket_id, frm=frm, to=ROW_STATUS[result.status],
+                             holder=holder, **fields):
+                return False
             repo.save_result(session, ticket_id, result.model_dump(mode="json"))
-            repo.move(session, ticket_id, frm=frm, to=ROW_STATUS[result.status], **fields)
+        return True
 
+    @ticket_scoped
     def decide(self, ticket_id: str, decision: Decision) -> TriageResult:
         """Resume the ticket's thread with a decision on the draft version it names, once.
 
@@ -213,6 +264,7 @@ class Desk:
             raise UnknownTicket(ticket_id)
         version = decision.require_version()
         decision.check_team(self.teams)
+        started = time.monotonic()
         before = self._claim(ticket_id, version)
         try:
             with self.lock:
@@ -221,6 +273,9 @@ class Desk:
             self.settle(ticket_id)
             raise
         self._finish(ticket_id, result, decision, before)
+        metrics.count_tokens((before or {}).get("usage"), result.usage)  # a re-draft's
+        if result.status == "delivered":
+            metrics.DELIVERY_SECONDS.observe(time.monotonic() - started)
         if decision.action == "reassign" and result.status == "awaiting_review":
             self._announce(ticket_id)  # the new version's card replaces the old one
         return result
@@ -269,6 +324,7 @@ class Desk:
             repo.save_result(session, ticket_id, result.model_dump(mode="json"))
         self._requeue_if_unread(ticket_id, result)
 
+    @ticket_scoped
     def settle(self, ticket_id: str) -> None:
         """After a failed decision: back to review if the thread never left it.
 
@@ -285,6 +341,7 @@ class Desk:
             with self.sessions.begin() as session:
                 repo.move(session, ticket_id, frm="deciding", to="awaiting_review")
 
+    @ticket_scoped
     def resume(self, ticket_id: str) -> TriageResult | None:
         """Finish a decision a dead process left half-done (the outbox key makes it safe)."""
         with self.sessions() as session:
@@ -308,6 +365,7 @@ class Desk:
             self._announce(ticket_id)  # a re-draft finished here replaces the old card too
         return result
 
+    @ticket_scoped
     def retry(self, ticket_id: str) -> str:
         """Put a failed ticket back in the work; its new status.
 
@@ -344,6 +402,7 @@ class Desk:
         except Exception:  # noqa: BLE001 - the row is committed; the next poll finds it
             log.exception("could not wake the worker")
 
+    @ticket_scoped
     def fail_decision(self, ticket_id: str, exc: BaseException) -> str:
         """Mark a decision that failed in its request `failed` (retryable); its status now.
 
@@ -355,8 +414,12 @@ class Desk:
             row = repo.get_ticket(session, ticket_id)
             return row.status if row else "gone"
 
-    def fail(self, ticket_id: str, frm: str, exc: BaseException) -> None:
+    @ticket_scoped
+    def fail(self, ticket_id: str, frm: str, exc: BaseException, *,
+             holder: str | None = None) -> None:
         """Mark a ticket `failed` with the error (a retry puts it back)."""
         with self.sessions.begin() as session:
-            repo.move(session, ticket_id, frm=frm, to="failed",
-                      error=f"{type(exc).__name__}: {exc}"[:2000])
+            failed = repo.move(session, ticket_id, frm=frm, to="failed", holder=holder,
+                               error=f"{type(exc).__name__}: {exc}"[:2000])
+        if failed:
+            metrics.FAILURES.labels(stage=frm).inc()

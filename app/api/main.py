@@ -19,6 +19,7 @@ from app.api.limits import FrontDoor
 from app.api.security import InsecureConfig, check_security, warning_block
 from app.api.wiring import add_slack_route, announce_drafts, channel_outbox, start_slack
 from app.api.zendesk_poll import view_poller
+from app.cli import package_version
 from app.settings import Settings, get_settings
 from app.store.outbox import Sender, StoreOutbox
 from app.worker import Worker
@@ -52,15 +53,19 @@ class Runtime:
 
 @contextmanager
 def open_runtime(settings: Settings, *, context: Context | None = None,
-                 sender: Sender | None = None, wake: Any = None) -> Iterator[Runtime]:
+                 sender: Sender | None = None, wake: Any = None,
+                 worker_id: str | None = None) -> Iterator[Runtime]:
     """Migrate the store and build the desk; the graph opens on first use.
 
     The graph runs on a checkpointer on the same database. The context's outbox always
     records in the store's `deliveries` table: the ledger alone (with `sender` behind it
-    when given), or the configured real channels over it.
+    when given), or the configured real channels over it. `worker_id` names the worker in
+    its claims (default: host, pid and a random tag).
     """
-    from app.store.db import database_url, make_engine, migrate, session_factory
+    from app.runtime import apply_handbook
+    from app.store.db import database_url, is_postgres, make_engine, migrate, session_factory
 
+    apply_handbook(settings)  # the store orders the queue by the policy as it accepts
     url = database_url(settings)
     engine = make_engine(url)
     try:
@@ -82,11 +87,13 @@ def open_runtime(settings: Settings, *, context: Context | None = None,
 
             teams = context.teams if context is not None else load_teams(settings.teams_file)
             desk = Desk(sessions=session_factory(engine), build_service=build_service,
-                        teams=teams)
+                        teams=teams, same_request_window_s=settings.same_request_window_s)
             poller = view_poller(settings, desk)
             worker = Worker(desk, poll_s=settings.worker_poll_s,
                             decide_grace_s=settings.decide_grace_s,
-                            intake=[poller] if poller else [], wake=wake)
+                            intake=[poller] if poller else [], wake=wake,
+                            worker_id=worker_id, lease_s=settings.worker_lease_s,
+                            batch=settings.worker_batch, single_writer=not is_postgres(url))
             desk.on_accept = worker.wake
             announce_drafts(settings, desk)
             yield Runtime(engine=engine, desk=desk, worker=worker, outbox=outbox)
@@ -102,7 +109,15 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     With `worker_process` (what `sidekick serve` does) the worker runs in a process of its
     own, so triage (CPU- and GIL-bound) never slows the acknowledgement of a ticket.
     """
-    from app.api.routes import drafts, health, messages, queue, tickets, zendesk_webhook
+    from app.api.routes import (
+        drafts,
+        health,
+        messages,
+        metrics,
+        queue,
+        tickets,
+        zendesk_webhook,
+    )
 
     settings = settings or get_settings()
     missing = check_security(settings)
@@ -134,16 +149,19 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
                     process.stop()
                 else:
                     runtime.worker.stop()
-                log.info("worker drained")
+                if process is not None or start_worker:  # `serve --no-worker` runs none
+                    log.info("worker drained")
 
     app = FastAPI(
         title="Sidekick",
         description="Triage support tickets; drafts wait for a person's decision.",
-        version="0.1.0",
+        version=package_version(),
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for module in (health, tickets, messages, queue, drafts):
+    #: `/readyz` then also waits for the worker (thread or process) of this server.
+    app.state.runs_worker = start_worker
+    for module in (health, tickets, messages, queue, drafts, metrics):
         app.include_router(module.router)
     if settings.zendesk_webhook_on:
         app.include_router(zendesk_webhook.router)
@@ -151,7 +169,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     errors.install(app)
     app.add_middleware(
         FrontDoor, max_body_bytes=settings.api_max_body_bytes, tokens=settings.api_token_list,
-        protected=tuple(r.prefix for r in (tickets.router, queue.router, drafts.router)))
+        protected=tuple(r.prefix for r in (tickets.router, queue.router, drafts.router,
+                                            metrics.router)))
     return app
 
 

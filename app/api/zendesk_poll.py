@@ -1,7 +1,8 @@
 """Zendesk view polling: new tickets in the team views, accepted like `POST /tickets`.
 
-For accounts without webhooks. `sidekick serve` runs one poller (in the worker process) when
-Zendesk is configured with `SIDEKICK_ZENDESK_VIEWS`; each round reads every view once and
+For accounts without webhooks. Every worker runs a poller when Zendesk is configured with
+`SIDEKICK_ZENDESK_VIEWS`, and only the one holding the `zendesk-poll` lease reads the views
+(`app/worker.py`); each round reads every view once and
 hands each new ticket to `Desk.accept`, which is idempotent on the ticket id, so a ticket
 seen by two rounds (or by the webhook and a round) is one ticket. Zendesk's 429s are waited
 out inside the client (Retry-After, within `SIDEKICK_ZENDESK_RATELIMIT_BUDGET_S`).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -35,6 +37,9 @@ class ViewPoller:
         #: Each known ticket's `updated_at` when its comments were last read (in memory: a
         #: restarted poller reads them once more, and message ids make that a no-op).
         self._updated: dict[str, str] = {}
+        #: Whether this poller may read the views this round: the worker sets it to take
+        #: the one lease all workers share, so the views are read once, not once a worker.
+        self.may_poll: Callable[[], bool] = lambda: True
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -89,7 +94,8 @@ class ViewPoller:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.poll_once()
+                if self.may_poll():
+                    self.poll_once()
             except Exception:  # Zendesk down or rate limited past the budget: next round
                 log.exception("polling the Zendesk views failed")
             self._stop.wait(self.interval_s)

@@ -34,20 +34,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_healthy(base_url: str, server: subprocess.Popen, timeout_s: float) -> None:
+def wait_answering(url: str, process: subprocess.Popen, timeout_s: float, *, name: str,
+                   every_s: float = 0.2) -> None:
+    """Poll url until it answers 200 (a server that process started).
+
+    Raises:
+        RuntimeError: The process exited, or url did not answer within timeout_s.
+
+    """
     import httpx
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"sidekick serve exited with {server.returncode}")
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}")
         try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.2)
-    raise RuntimeError(f"sidekick serve not healthy after {timeout_s:.0f} s")
+        time.sleep(every_s)
+    raise RuntimeError(f"{name} did not answer {url} within {timeout_s:.0f} s")
 
 
 def api_load(home: Path, *, rps: float, seconds: float, drain_s: float,
@@ -75,7 +82,7 @@ def api_load(home: Path, *, rps: float, seconds: float, drain_s: float,
                                            "--log-level", "warning"),
                               env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_healthy(base_url, server, timeout_s=120)
+        wait_answering(f"{base_url}/healthz", server, 120, name="sidekick serve")
         load = subprocess.run(
             [sys.executable, "-m", "app.bench.load", base_url, "--rps", str(rps),
              "--seconds", str(seconds), "--drain", str(drain_s), "--token", BENCH_TOKEN,

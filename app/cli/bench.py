@@ -19,7 +19,51 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="tickets in the batch run (default 1000)")
     parser.add_argument("--home", type=Path, default=None, metavar="DIR",
                         help="a home to (warm and) use; default a temporary one")
+    parser.add_argument("--workers", default=None, metavar="N,M",
+                        help="only the scale-out bench: one API replica and N, then M "
+                             "`sidekick worker` processes on PostgreSQL (e.g. 1,2)")
+    parser.add_argument("--postgres", default=None, metavar="URL",
+                        help="with --workers: a PostgreSQL server's URL where scratch "
+                             "databases may be created (default "
+                             "postgresql://postgres@127.0.0.1:5432/test)")
     parser.set_defaults(func=run)
+
+
+def _counts(text: str) -> list[int]:
+    from app.cli import UsageError
+
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise UsageError(f"--workers must be worker counts like 1,2 (got {text!r})")
+    return counts
+
+
+def _run_workers(args: argparse.Namespace) -> int:
+    """`sidekick bench --workers 1,2`: the scale-out bench alone."""
+    import shutil
+    import tempfile
+
+    from app.bench.workers import workers_bench, workers_table
+
+    counts = _counts(args.workers)
+    workdir = Path(tempfile.mkdtemp(prefix="sidekick-bench-workers-"))
+    try:
+        results = workers_bench(
+            counts, tickets=args.tickets or (60 if args.quick else 200),
+            admin_url=args.postgres or "postgresql://postgres@127.0.0.1:5432/test",
+            home=args.home or workdir / "home", workdir=workdir,
+            log=lambda line: print(f"bench: {line}", file=sys.stderr))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if args.json:
+        print(json.dumps({"workers_runs": [{k: _clean(v) for k, v in run.items()}
+                                           for run in results["workers_runs"]]}))
+    else:
+        print(workers_table(results))
+    return 0
 
 
 def _clean(value: object) -> object:
@@ -37,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.tickets is not None and args.tickets < 1:
         raise UsageError("--tickets must be at least 1")
+    if args.workers is not None:
+        return _run_workers(args)
     options = BenchOptions(quick=args.quick, tickets=args.tickets, home=args.home)
     results = run_bench(options, log=lambda line: print(f"bench: {line}", file=sys.stderr))
     results["targets"] = verdicts(results)

@@ -15,8 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the `ingest`, `ingest-issues` and `search` subcommands."""
     ingest = sub.add_parser(
         "ingest", help="index markdown/MDX docs (files or folders) for retrieval",
-        description="Index markdown/MDX files into the local store. Unchanged chunks are "
-        "skipped, changed ones re-embedded, those of vanished files removed.",
+        description="Index markdown/MDX files into the knowledge store (local, or the "
+        "SIDEKICK_CHROMA_URL server). Unchanged chunks are skipped, changed ones re-embedded, "
+        "those of vanished files removed.",
     )
     ingest.add_argument("paths", nargs="+", metavar="PATH", type=Path)
     ingest.add_argument("--base-url", default=None,
@@ -51,10 +52,10 @@ def run_ingest(args: argparse.Namespace) -> int:
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    from app.runtime import open_knowledge
     from app.settings import get_settings
     from knowledge.embeddings import MiniLMEmbedder
     from knowledge.ingest import ingest_path
-    from knowledge.store import open_store
     from knowledge.urls import UrlRule
 
     defaults = UrlRule()
@@ -62,7 +63,7 @@ def run_ingest(args: argparse.Namespace) -> int:
                    strip_prefix=(args.strip_prefix if args.strip_prefix is not None
                                  else defaults.strip_prefix))
     started = perf_counter()
-    store = open_store(get_settings().chroma_dir)
+    store = open_knowledge(get_settings())
     embedder = MiniLMEmbedder()
     total = None
     for path in args.paths:
@@ -79,13 +80,13 @@ def run_ingest_issues(args: argparse.Namespace) -> int:
     """Index the issues of a JSONL file and print the four counts."""
     if not args.file.is_file():
         raise UsageError(f"no such file: {args.file}")
+    from app.runtime import open_knowledge
     from app.settings import get_settings
     from knowledge.embeddings import MiniLMEmbedder
     from knowledge.issues import IssueFileError, ingest_issues
-    from knowledge.store import open_store
 
     started = perf_counter()
-    store = open_store(get_settings().chroma_dir)
+    store = open_knowledge(get_settings())
     try:
         report = ingest_issues(store, args.file, MiniLMEmbedder(),
                                progress=_progress(args.quiet))
@@ -103,13 +104,14 @@ def run_search(args: argparse.Namespace) -> int:
     query = " ".join(args.query).strip()
     if not query:
         raise UsageError("the query is empty")
+    from app.runtime import open_knowledge
     from app.settings import get_settings
     from knowledge.embeddings import MiniLMEmbedder
-    from knowledge.search import open_retriever
+    from knowledge.search import HybridRetriever
 
     settings = get_settings()
-    retriever = open_retriever(settings.chroma_dir, MiniLMEmbedder(),
-                               corpus_dirs=settings.corpus_dirs)
+    retriever = HybridRetriever(open_knowledge(settings), MiniLMEmbedder())
+    retriever.ensure_corpus(settings.corpus_dirs)
     started = perf_counter()
     passages = retriever.search(query, k=args.k, team=args.team, playbook=args.playbook)
     elapsed_ms = (perf_counter() - started) * 1000

@@ -57,6 +57,8 @@ def ticket_block(result: TriageResult, subject: str | None, *, full: bool = Fals
         visibility = "public reply" if result.draft.public else "internal note only"
         lines += [f"  draft ({visibility}, then {result.draft.status_after}):", _indent(body)]
         lines += ["  internal note:", _indent(result.draft.internal_note)]
+    if "→" in result.engine:
+        lines += [f"  engine {result.engine}: {reason}" for reason in result.engines.reasons]
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
     return "\n".join(lines)

@@ -1,14 +1,19 @@
 """`sidekick serve`: the HTTP API (uvicorn) and the background worker, as one command.
 
 The worker runs in a child process the API's lifespan starts and drains
-(`app/worker_process.py`), so triage never competes with the API for the GIL.
+(`app/worker_process.py`), so triage never competes with the API for the GIL. With
+`--no-worker` the process is an API replica only (API and Slack): `sidekick worker`
+processes, on this host or others, triage what it accepts through the shared database.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import atexit
+import os
+import shutil
 import signal
+import tempfile
 from types import FrameType
 from typing import Any
 
@@ -20,8 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("serve", help="run the HTTP API and the triage worker")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
-    parser.add_argument("--log-level", default="info",
-                        choices=["critical", "error", "warning", "info", "debug"])
+    parser.add_argument("--log-level", default=None,
+                        choices=["critical", "error", "warning", "info", "debug"],
+                        help="overrides SIDEKICK_LOG_LEVEL for the API and its worker")
+    parser.add_argument("--no-worker", action="store_true",
+                        help="serve the API and Slack only; `sidekick worker` processes "
+                             "on the same database (SIDEKICK_DATABASE_URL) triage")
     parser.set_defaults(func=run)
 
 
@@ -45,19 +54,44 @@ def _server(config: Any) -> Any:
     return Server(config)
 
 
+#: prometheus-client's multiprocess mode: the directory where each process writes its counts.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def share_between_processes() -> None:
+    """Count metrics in files every process of this server shares (app/metrics.py).
+
+    Must run before anything imports prometheus_client (it picks its mode at import); the
+    spawned worker inherits the variable. An operator's own directory is kept (it must exist
+    and start empty); otherwise a fresh one is made and removed at exit.
+    """
+    if os.environ.get(MULTIPROC_ENV):
+        return
+    path = tempfile.mkdtemp(prefix="sidekick-metrics-")
+    os.environ[MULTIPROC_ENV] = path
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM, then drain the worker and exit 0."""
     import uvicorn
 
-    from app.api.main import InsecureConfig, check_security, create_app
+    from app.logs import configure_logging
     from app.settings import get_settings
 
     settings = get_settings()
+    level = args.log_level or settings.log_level
+    configure_logging(settings, "api", level=level)
+    # Before anything imports prometheus_client: the worker process's counts reach /metrics.
+    share_between_processes()
+    from app.api.main import InsecureConfig, check_security, create_app
+
     try:
         # Refuses without tokens or secrets outside development; in development it still
         # refuses a non-loopback --host without tokens (create_app prints the WARNING block).
         check_security(settings, host=args.host)
-        app = create_app(settings, worker_process=True)
+        app = (create_app(settings, start_worker=False) if args.no_worker
+               else create_app(settings, worker_process=True))
     except InsecureConfig as exc:
         raise UsageError(str(exc)) from None
     # TRICKY: uvicorn (>= 0.29) restores the previous handlers after its graceful shutdown
@@ -65,13 +99,10 @@ def run(args: argparse.Namespace) -> int:
     # re-raise ends the process with 0 instead of dying of SIGTERM / KeyboardInterrupt.
     signal.signal(signal.SIGTERM, _already_handled)
     signal.signal(signal.SIGINT, _already_handled)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
-                            lifespan="on", timeout_keep_alive=settings.api_keep_alive_s)
-    # The API process's own messages (the worker's supervisor) in uvicorn's format.
-    own = logging.getLogger("sidekick")
-    own.setLevel(logging.getLogger("uvicorn.error").getEffectiveLevel())
-    for handler in logging.getLogger("uvicorn").handlers:
-        own.addHandler(handler)
+    # log_config=None: uvicorn's loggers keep app/logs.py's one handler (format, redaction).
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=level,
+                            log_config=None, lifespan="on",
+                            timeout_keep_alive=settings.api_keep_alive_s)
     server = _server(config)
     server.run()
     # A failed startup (port taken, database down) leaves `started` false.

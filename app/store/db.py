@@ -73,7 +73,7 @@ def alembic_config() -> Any:
 
 
 #: The newest migration in app/store/migrations/versions (a test keeps the two in step).
-HEAD_REVISION = "0004_messages"
+HEAD_REVISION = "0005_worker_leases"
 
 
 def at_head(engine: Engine) -> bool:
@@ -96,5 +96,9 @@ def migrate(engine: Engine) -> None:
 
     config = alembic_config()
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Several processes (workers, API replicas) start at once: one migrates while
+            # the others wait in this transaction, then find the schema at head.
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('sidekick:migrate'))")
         config.attributes["connection"] = conn
         command.upgrade(config, "head")

@@ -27,6 +27,9 @@ TICKET_STATUSES = (
     "rejected",
     "superseded",
     "failed",
+    # Another ticket's second channel (a Pylon-made Zendesk ticket of a 🎫 thread): never
+    # triaged itself (app/api/same_request.py).
+    "merged",
 )
 OPEN_STATUSES = ("accepted", "triaging", "awaiting_review", "deciding", "failed")
 
@@ -63,6 +66,11 @@ class TicketRow(Base):
     #: When the status last changed: a `deciding` row older than a grace period is stuck.
     moved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    #: The worker holding the row (`triaging`, or a `deciding` a worker's sweep took over).
+    claimed_by: Mapped[str | None] = mapped_column(String(200), index=True, default=None)
+    #: Until when the claim holds; its worker's heartbeat renews it, and once it passed
+    #: another worker may take the row (the holder died).
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class TriageResultRow(Base):
@@ -137,3 +145,25 @@ class SlackEventRow(Base):
     #: `event:<event_id>`, `action:<action_id>:<action_ts>`, `view:<view id>`.
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     handled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WorkerRow(Base):
+    """A live `sidekick worker` (or `serve`'s worker process): its heartbeat."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LeaseRow(Base):
+    """A named job only one worker does at a time (e.g. `zendesk-poll`), and until when."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    lease_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,7 +1,8 @@
 """Repository functions over the store: each takes a Session and does one thing.
 
 Claims are conditional UPDATEs (`... WHERE id = ? AND status = ?`), atomic on SQLite and
-PostgreSQL alike, so two workers (or two clicks) can never both win the same ticket.
+PostgreSQL alike, so two workers (or two clicks) can never both win the same ticket. A
+worker's claims under a lease are in `app/store/claims.py`.
 """
 
 from __future__ import annotations
@@ -52,16 +53,22 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 def accept_ticket(session: Session, ticket: Ticket,
-                  origin: dict[str, Any] | None = None) -> bool:
+                  origin: dict[str, Any] | None = None, *,
+                  merged_into: str | None = None) -> bool:
     """Store a new ticket as `accepted`; False (and nothing changed) when the id exists.
 
     `origin` (see app/api/origin.py) is kept beside the ticket's fields in the payload.
+    `merged_into`: the ticket is another's second channel (app/api/same_request.py), stored
+    as `merged` so no worker triages it.
     """
+    payload = {**ticket.model_dump(mode="json"), "origin": origin or {"channel": "api"}}
+    if merged_into is not None:
+        payload["merged_into"] = merged_into
     values = {
         "id": ticket.id,
         "source": ticket.source,
-        "payload": {**ticket.model_dump(mode="json"), "origin": origin or {"channel": "api"}},
-        "status": "accepted",
+        "payload": payload,
+        "status": "accepted" if merged_into is None else "merged",
         "priority": priority_for(ticket).priority,
         "created_at": _parse_time(ticket.created_at),
         "received_at": utcnow(),
@@ -83,13 +90,21 @@ def known_ids(session: Session, ids: Sequence[str]) -> set[str]:
 
 
 def move(session: Session, ticket_id: str, *, frm: str | Sequence[str], to: str,
-         **fields: Any) -> bool:
-    """Set the status to `to` only if it is `frm` now; True when this call moved it."""
+         holder: str | None = None, **fields: Any) -> bool:
+    """Set the status to `to` only if it is `frm` now; True when this call moved it.
+
+    `holder`: only while that worker still holds the row's claim (a worker whose lease
+    passed and whose ticket another worker took stores nothing). A move ends the claim.
+    """
     allowed = (frm,) if isinstance(frm, str) else tuple(frm)
+    where = [TicketRow.id == ticket_id, TicketRow.status.in_(allowed)]
+    if holder is not None:
+        where.append(TicketRow.claimed_by == holder)
     stmt = (
         update(TicketRow)
-        .where(TicketRow.id == ticket_id, TicketRow.status.in_(allowed))
-        .values(status=to, **{"moved_at": utcnow(), **fields})
+        .where(*where)
+        .values(status=to, **{"moved_at": utcnow(), "claimed_by": None, "lease_until": None,
+                              **fields})
         .execution_options(synchronize_session=False)
     )
     return bool(_rowcount(session, stmt))
@@ -109,28 +124,7 @@ def claim_decision(session: Session, ticket_id: str, *, version: int) -> bool:
         update(TicketRow)
         .where(TicketRow.id == ticket_id, TicketRow.status == "awaiting_review",
                stored == version)
-        .values(status="deciding", moved_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return bool(_rowcount(session, stmt))
-
-
-def stale_deciding(session: Session, older_than: datetime) -> list[str]:
-    """Tickets `deciding` since before `older_than` (their decision's process likely died)."""
-    stmt = select(TicketRow.id).where(
-        TicketRow.status == "deciding",
-        (TicketRow.moved_at.is_(None)) | (TicketRow.moved_at < older_than),
-    ).order_by(TicketRow.moved_at, TicketRow.id)
-    return list(session.scalars(stmt))
-
-
-def take_over(session: Session, ticket_id: str, older_than: datetime) -> bool:
-    """Claim a stuck decision: restamp it only if it is still stale; True for one caller."""
-    stmt = (
-        update(TicketRow)
-        .where(TicketRow.id == ticket_id, TicketRow.status == "deciding",
-               (TicketRow.moved_at.is_(None)) | (TicketRow.moved_at < older_than))
-        .values(moved_at=utcnow())
+        .values(status="deciding", moved_at=utcnow(), claimed_by=None, lease_until=None)
         .execution_options(synchronize_session=False)
     )
     return bool(_rowcount(session, stmt))

@@ -60,6 +60,19 @@ def text_reply(text: str, **kwargs: Any) -> Reply:
     return Reply(content=text, **kwargs)
 
 
+def draft_reply(body: str, *, internal_note: str = "Checked the docs.",
+                status_after: str = "solved", citations: tuple[str, ...] = ()) -> Reply:
+    """A 200 with a well-formed draft (the engine's `LLMDraft` schema) whose body is `body`."""
+    return json_reply({"body": body, "internal_note": internal_note,
+                       "status_after": status_after, "citations": list(citations)})
+
+
+#: Draft bodies SmolLM2-135M really answered through llama.cpp (issue #16): valid JSON,
+#: valid schema, and nothing a customer should read.
+DEGENERATE_BODIES = {"field name": "body", "bare number": "1", "template word": "TICKET",
+                     "signature placeholder": "Your Name"}
+
+
 def status_reply(status: int, *, retry_after: str | None = FAST_RETRY_AFTER) -> Reply:
     """An error status with an OpenAI-style error body (and a Retry-After header)."""
     headers = {"Retry-After": retry_after} if retry_after is not None else {}
@@ -128,6 +141,9 @@ class FakeOpenAI:
 
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()
+        #: Replies for requests whose `json_schema` has this name, before the general queue:
+        #: a test scripts the draft without knowing whether a classification call comes first.
+        self.by_schema: dict[str, deque[Reply]] = {}
         self.default = status_reply(418, retry_after=None)
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
@@ -147,6 +163,11 @@ class FakeOpenAI:
         with self._lock:
             self.replies.extend(replies)
 
+    def push_for(self, schema_name: str, *replies: Reply) -> None:
+        """Queue replies for requests asking for the JSON schema `schema_name`."""
+        with self._lock:
+            self.by_schema.setdefault(schema_name, deque()).extend(replies)
+
     def always(self, reply: Reply) -> None:
         """Serve `reply` whenever the queue is empty."""
         self.default = reply
@@ -154,6 +175,10 @@ class FakeOpenAI:
     def _next(self, recorded: Recorded) -> Reply:
         with self._lock:
             self.requests.append(recorded)
+            fmt = recorded.body.get("response_format") or {}
+            scripted = self.by_schema.get((fmt.get("json_schema") or {}).get("name", ""))
+            if scripted:
+                return scripted.popleft()
             return self.replies.popleft() if self.replies else self.default
 
     def start(self) -> FakeOpenAI:

@@ -53,14 +53,18 @@ class FakeZendesk(FakeServer):
 
     def add_ticket(self, tid: int, *, subject: str, description: str, requester_id: int,
                    priority: str | None = "normal", view: int | None = None,
-                   tags: list[str] | None = None) -> None:
-        """A new ticket (its description is its first comment), optionally in a view."""
+                   tags: list[str] | None = None, via: str = "web") -> None:
+        """A new ticket (its description is its first comment), optionally in a view.
+
+        `via`: the channel Zendesk records it came through (`web`, `email`, `api`, ...).
+        """
         user = self.users.get(requester_id, {})
         self.tickets[tid] = {
             "id": tid, "url": f"{self.url}/api/v2/tickets/{tid}.json", "subject": subject,
             "description": description, "requester_id": requester_id,
             "submitter_id": requester_id, "organization_id": user.get("organization_id"),
             "priority": priority, "status": "new", "tags": tags or [],
+            "via": {"channel": via, "source": {"from": {}, "to": {}, "rel": None}},
             "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z",
         }
         self.comments[tid] = [self._comment(description, True, requester_id)]

@@ -7,6 +7,10 @@ payload shapes are accepted: the event webhook (`zen:event-type:ticket.created`,
 ticket under `detail`) and a trigger's JSON body with the ticket under `ticket`. A comment
 (`zen:event-type:ticket.comment_added`, or the trigger body's `ticket.latest_comment`) joins
 the ticket's conversation, once per comment id.
+
+Before a new ticket is accepted it is read from Zendesk with zenpy (`enriched`): the event
+carries no requester, organization or plan, and the view poller reads the same way, so a
+ticket is the same Ticket whichever of the two saw it first.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from agent.conversation import Message
 from agent.models import Ticket
@@ -27,17 +33,26 @@ from app.api import origin
 from app.api.deps import DeskDep, SettingsDep
 from app.api.errors import ErrorOut, responses
 from app.api.routes.tickets import Accepted, accept
-from tools.zendesk import COMMENT_ID_PREFIX
+from app.store import repo
+from tools.zendesk import COMMENT_ID_PREFIX, ZendeskClient, ZendeskError, make_zendesk
+from tools.zendesk_channels import via_channel
+
+log = logging.getLogger("sidekick.zendesk_webhook")
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses={
     **responses(413, 422), 401: {"description": "missing or invalid Zendesk signature",
-                                 "model": ErrorOut}})
+                                 "model": ErrorOut},
+    503: {"description": "Zendesk could not be read: nothing accepted, deliver it again "
+                         "(Retry-After)", "model": ErrorOut}})
 
 SIGNATURE = "X-Zendesk-Webhook-Signature"
 TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
 CREATED_EVENT = "zen:event-type:ticket.created"
 #: A comment on a ticket: the customer's reply (or a person's answer) joins its conversation.
 COMMENT_EVENT = "zen:event-type:ticket.comment_added"
+#: Seconds in the Retry-After of a 503: Zendesk retries a webhook answered 429 or 503 with
+#: a Retry-After of less than 60 seconds (and one that timed out).
+REDELIVER_AFTER_S = 10
 
 
 class Ignored(BaseModel):
@@ -104,6 +119,7 @@ def ticket_fields(payload: dict[str, Any]) -> dict[str, Any]:
         organization = _object(detail, "organization", where)
         body, url = detail.get("description") or detail.get("body"), detail.get("url")
     tags = detail.get("tags") or []
+    via = detail.get("via")
     return {
         "id": f"zd-{zendesk_ticket_id(detail, where)}",
         "source": "zendesk",
@@ -115,6 +131,7 @@ def ticket_fields(payload: dict[str, Any]) -> dict[str, Any]:
         "tags": tags if isinstance(tags, list) else str(tags).split(),
         "url": url,
         "created_at": detail.get("created_at"),
+        "via": via_channel(via) if isinstance(via, dict) else None,
     }
 
 
@@ -188,6 +205,7 @@ async def receive_zendesk(request: Request, desk: DeskDep, settings: SettingsDep
         return Ignored(type=str(payload.get("type")))
     fields = ticket_fields(payload)
     message = comment_message(payload)
+    fields = await run_in_threadpool(enriched, request.app, settings, desk, fields)
     try:
         ticket = Ticket.from_integration(fields)
     except ValidationError as exc:
@@ -195,6 +213,50 @@ async def receive_zendesk(request: Request, desk: DeskDep, settings: SettingsDep
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
     return await _accept_in_thread(desk, ticket, origin.zendesk(int(ticket.id[3:])), message)
+
+
+def _zendesk(app: Any, settings: SettingsDep) -> ZendeskClient | None:
+    """The app's Zendesk client (built on first use), or None when Zendesk is not set up."""
+    client = getattr(app.state, "zendesk", None)
+    if client is None and settings.zendesk_subdomain and settings.zendesk_email \
+            and settings.zendesk_token:
+        client = app.state.zendesk = make_zendesk(settings)
+    return client
+
+
+def enriched(app: Any, settings: SettingsDep, desk: DeskDep,
+             fields: dict[str, Any]) -> dict[str, Any]:
+    """The ticket as Zendesk holds it (requester, organization, plan, `via`), read with zenpy.
+
+    The view poller reads it the same way, so both make the same Ticket of one ticket.
+
+    The event's own `detail` carries no requester name, no organization and no plan (every
+    reply would open "Hey there," and a paying customer would queue as non-paying). A
+    ticket already accepted is not read again. Without Zendesk credentials the event's
+    fields are all there is (and a warning says so).
+
+    Raises:
+        HTTPException: 503 with Retry-After when Zendesk could not be read (5xx, 429 past
+            the budget, unreachable): nothing was accepted, and Zendesk redelivers an event
+            answered 503 with a Retry-After under a minute, so the event is not lost.
+
+    """
+    zendesk = _zendesk(app, settings)
+    if zendesk is None:
+        log.warning("Zendesk credentials are not set: webhook ticket %s accepted without its "
+                    "requester, organization or plan", fields["id"])
+        return fields
+    with desk.sessions() as session:
+        if repo.get_ticket(session, fields["id"]) is not None:
+            return fields  # known: accepting it again is a no-op
+    try:
+        return zendesk.ticket(int(fields["id"][len("zd-"):]))
+    except ZendeskError as exc:
+        log.warning("webhook ticket %s: reading it from Zendesk failed (%s); answering 503 "
+                    "so Zendesk redelivers", fields["id"], exc)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            "the ticket could not be read from Zendesk; deliver it again",
+                            headers={"Retry-After": str(REDELIVER_AFTER_S)}) from None
 
 
 def _accept_with_comment(desk: DeskDep, ticket: Ticket, where: dict[str, Any],
@@ -216,6 +278,4 @@ def _accept_with_comment(desk: DeskDep, ticket: Ticket, where: dict[str, Any],
 
 async def _accept_in_thread(desk: DeskDep, ticket: Ticket, where: dict[str, Any],
                             message: Message | None = None) -> Accepted:
-    from starlette.concurrency import run_in_threadpool
-
     return await run_in_threadpool(_accept_with_comment, desk, ticket, where, message)

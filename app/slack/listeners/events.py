@@ -80,6 +80,9 @@ def reaction_added(event: dict[str, Any], body: dict[str, Any], client: WebClien
 
     def make_ticket() -> None:
         ticket = ticket_from_thread(client, channel, thread_messages(client, channel, item["ts"]))
+        org = deps.settings.slack_channel_orgs.get(channel)
+        if org is not None:  # the customer this channel is shared with: name and plan
+            ticket["organization"] = org.model_dump()
         log.info("Slack thread %s -> ticket %s", item["ts"], sink.accept(ticket))
 
     handle_once(deps, body, make_ticket)
