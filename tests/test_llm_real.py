@@ -176,10 +176,6 @@ def test_degenerate_drafts_from_a_tiny_model_never_reach_review(server, tmp_path
 FLOOR_ROWS = 4
 
 
-# Not strict: where every LLM call falls back (a slow machine), both engines score the same
-# and the floor holds without proving anything. Remove the mark once the guards land.
-@pytest.mark.xfail(strict=False, reason="needs the check node's guards on substance (issue "
-                   "#16 item 2): SmolLM2's drafts pass review today and fail the draft checks")
 def test_the_llm_engine_is_no_worse_than_offline_on_the_same_rows(server, tmp_path):
     """`sidekick eval --engine llm --gate`: the floor that gates CI."""
     thresholds = tmp_path / "floor-only.toml"
