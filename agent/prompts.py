@@ -102,6 +102,19 @@ def render_ticket(ticket: Ticket, ticket_chars: int = TICKET_CHARS) -> str:
     return f"{TICKET_START}\n{defuse(chr(10).join(lines))}\n{TICKET_END}"
 
 
+def render_earlier(conversation: str, stage: str | None, chars: int = TICKET_CHARS) -> str:
+    """A later turn: where the procedure stands, and what the customer already said."""
+    text = conversation[-chars:]
+    return "\n".join([
+        f"This is a later turn of the conversation; its stage is {stage or 'unknown'}. "
+        "Answer only the customer's latest message (the last ticket block); never ask again "
+        "for anything the customer already gave in the earlier messages, and never say an "
+        "account action is done unless the stage says the owner confirmed it.",
+        "Everything the customer wrote so far:",
+        f"{TICKET_START}\n{defuse(text)}\n{TICKET_END}",
+    ])
+
+
 def render_teams(teams: Teams) -> str:
     """One line per team: slug and description."""
     return "\n".join(f"- {team.slug}: {team.description}" for team in teams)
@@ -175,11 +188,16 @@ def draft_messages(
     passages: Sequence[Passage],
     issue: IssueProposal,
     scale: float = 1.0,
+    conversation: str = "",
+    stage: str | None = None,
 ) -> list[dict[str, str]]:
     """Build the messages that ask for the reply draft and the internal note.
 
     `scale` below 1 fits a smaller context window: fewer passages (the best ones stay, in
-    retrieval order), each shorter, and a shorter ticket body.
+    retrieval order), each shorter, and a shorter ticket body. On a later turn of the
+    conversation, `conversation` (everything the customer wrote so far) and `stage` (where
+    the handbook's procedure stands, `agent/stages.py`) come too: the draft answers the
+    latest message, which is `ticket`.
     """
     if scale < 1.0 and passages:
         passages = list(passages)[:max(1, round(len(passages) * scale))]
@@ -190,6 +208,8 @@ def draft_messages(
         render_playbook(playbook),
         render_issue(issue),
         "Passages you may cite:\n" + render_passages(passages, _scaled(PASSAGE_CHARS, scale)),
+        *([render_earlier(conversation, stage, _scaled(TICKET_CHARS, scale))]
+          if conversation else []),
         render_ticket(ticket, _scaled(TICKET_CHARS, scale)),
     ])
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]

@@ -240,3 +240,36 @@ def test_every_call_failing_says_llm_to_offline_not_llm(fake_openai):
     assert all("HTTP 500" in r for r in result.engines.reasons)
     offline = triage(BUG, engine=OfflineEngine(), classifier=_Classifier(confidence=0.6))
     assert result.draft.body == offline.draft.body and offline.engine == "offline"
+
+
+def test_a_later_turn_gives_the_llm_the_conversation_and_the_stage_decides_the_status(
+        fake_openai):
+    from agent.conversation import Message
+    from agent.decisions import Decision
+    from app.service import TriageService
+
+    growth = _Classifier(team="growth", kind="account_request")
+    context = Context(teams=TEAMS, embedder=ZeroEmbedder(), classifier=growth,
+                      retriever=_Retriever(), issues=None, engine=llm(fake_openai),
+                      outbox=MemoryOutbox())
+    service = TriageService(graph=build_graph(InMemorySaver()), context=context)
+    ask = ("Hey Ada,\n\nAccording to this ticket you would like the current 2FA method removed "
+           "from your PostHog account. Could you please confirm this by replying to this email?")
+    fake_openai.push_for("LLMDraft", draft_reply(ask, status_after="pending"))
+    first = service.triage(TWO_FACTOR).result
+    assert first.engine == "llm" and first.playbook == "two_factor_removal"
+    service.decide(TWO_FACTOR.id, Decision(action="approve", by="hero", version=first.version))
+    done = ("Hey Ada,\n\nThanks for confirming. We've removed the two-factor authentication "
+            "method from your account, so you can log in with your password and set it up "
+            "again in your settings.")
+    # The model says "pending"; the stage (the owner confirmed) says solved.
+    fake_openai.push_for("LLMDraft", draft_reply(done, status_after="pending"))
+    result = service.converse(TWO_FACTOR.id, [Message(
+        id="c-1", author="customer", body="Yes, I confirm, it was me who asked. Go ahead.",
+        created_at="2026-12-04T10:00:00Z")]).result
+    prompt = [r for r in fake_openai.requests if "LLMDraft" in str(r.body)][-1].content("user")
+    assert "I lost my phone" in prompt  # the earlier message travels with the new one
+    assert "it was me who asked" in prompt and "owner_confirmed" in prompt
+    assert result.stage == "owner_confirmed" and result.engine == "llm"
+    assert result.draft.body == done.strip()
+    assert result.draft.status_after == "solved" and result.draft.public

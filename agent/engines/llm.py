@@ -20,6 +20,7 @@ from agent import prompts
 from agent.engines.base import DraftRequest, Engine, EngineResult
 from agent.models import KINDS, Draft, Status, Ticket, Usage
 from agent.playbooks import Playbook, get_playbook
+from agent.stages import default_stages
 from agent.state import Classification
 from agent.teams import Teams
 from tools.llm import ContextLengthError, LLMCallError, Wire, chat_json
@@ -293,6 +294,8 @@ class LLMEngine:
                 passages=request.passages,
                 issue=request.issue,
                 scale=scale,
+                conversation=request.conversation if request.turn > 1 else "",
+                stage=request.stage,
             )
 
         allowed = [p.url for p in request.passages if p.url and not p.internal]
@@ -319,6 +322,12 @@ class LLMEngine:
         status_after, public = data["status_after"], request.priority != "low"
         if isinstance(playbook, Playbook):
             status_after, public = playbook.status_after, playbook.is_public(request.priority)
+        stage = default_stages().get(request.stage or "", request.stage_entry) \
+            if request.turn > 1 else None
+        if stage is not None:
+            # A later turn: the stage decides (2FA confirmed: solved; denied: pending), and a
+            # reply to someone who just wrote to us is public, as the offline follow-up's.
+            status_after, public = stage.status_after, True
         draft = Draft(
             body=data["body"].strip(),
             internal_note=data["internal_note"].strip(),
