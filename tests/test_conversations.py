@@ -151,22 +151,24 @@ def test_i_did_not_ask_for_this_stops_the_2fa_removal(service) -> None:
     assert result.priority == "normal"  # the customer's words never change the priority
 
 
-def test_a_denial_told_as_a_story_stops_the_2fa_removal(service) -> None:
+def owner_answers(service: TriageService, body: str):
+    """The 2FA ticket, its confirmation e-mail sent, then the owner's answer."""
     service.triage(Ticket.model_validate(TWO_FA))
     approve(service, "zd-9002")
-    result = service.converse("zd-9002", [customer(
-        "c-1", "Odd. I signed in an hour ago with my codes and my partner says neither of "
-               "us sent you anything. Leave everything as it is.")]).result
+    return service.converse("zd-9002", [customer("c-1", body)]).result
+
+
+def test_a_denial_told_as_a_story_stops_the_2fa_removal(service) -> None:
+    result = owner_answers(service, "Odd. I signed in an hour ago with my codes and my "
+                           "partner says neither of us sent you anything. Leave everything "
+                           "as it is.")
     assert result.stage == "owner_denied" and result.draft.status_after == "pending"
     assert "We've removed" not in result.draft.body
 
 
 def test_a_go_ahead_from_the_person_who_asked_confirms_the_2fa_removal(service) -> None:
-    service.triage(Ticket.model_validate(TWO_FA))
-    approve(service, "zd-9002")
-    result = service.converse("zd-9002", [customer(
-        "c-1", "Checked the mail headers, all legit. You have my go-ahead, I'm the one who "
-               "asked.")]).result
+    result = owner_answers(service, "Checked the mail headers, all legit. You have my "
+                           "go-ahead, I'm the one who asked.")
     assert result.stage == "owner_confirmed" and result.draft.status_after == "solved"
 
 
