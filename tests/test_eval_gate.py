@@ -183,13 +183,20 @@ def test_the_llm_judge_runs_when_an_llm_is_configured(eval_home: Path, tmp_path:
     assert {f["id"] for f in judge["failures"]} == {"judge-0", "judge-1"}
 
 
+WONDERFUL = ("Hey Ada,\n\nWonderful question! You can invite a teammate from your "
+             "organization settings: open the members page, add their e-mail address and "
+             "choose their role, and they get an invitation to join your organization.")
+
+
 def test_engine_llm_runs_beside_offline_on_the_same_rows_and_gates_on_it(
         eval_home: Path, tmp_path: Path) -> None:
-    """A model whose every draft is a placeholder: the LLM run is scored beside the offline
-    run of the same rows, its draft checks fall below offline's, and the gate fails on that
-    (and on nothing else); the judge says it judged its own model's drafts."""
+    """A model whose drafts pass every guard but say what the row forbids: the LLM run is
+    scored beside the offline run of the same rows, its draft checks fall below offline's,
+    and the gate fails on that (and on nothing else); the judge says it judged its own
+    model's drafts. (A placeholder draft would not do: the check node replaces it by the
+    offline draft: tests/test_llm_guards.py, tests/test_llm_real.py.)"""
     spec = {"greeting_name": "Ada", "language": "en", "must_contain": [],
-            "must_not_contain": ["[your name]"], "must_link_issue": None, "status_after": None}
+            "must_not_contain": ["wonderful"], "must_link_issue": None, "status_after": None}
     rows = [{"id": f"eng-{i}", "subject": subject, "body": subject,
              "requester": {"name": "Ada Lovelace"},
              "expected": {"team": "growth", "draft": spec}}
@@ -201,7 +208,7 @@ def test_engine_llm_runs_beside_offline_on_the_same_rows_and_gates_on_it(
     thresholds.write_text("[engines]\nteam_accuracy = 0.0\n")
     report_path = tmp_path / "r.json"
     with FakeOpenAI() as fake:
-        fake.always(json_reply({"body": "Thanks, [your name]", "internal_note": "",
+        fake.always(json_reply({"body": WONDERFUL, "internal_note": "",
                                 "status_after": "solved", "citations": []}))
         proc = sidekick_eval("--dataset", dataset, "--shared", tmp_path / "no-shared",
                              "--thresholds", thresholds, "--engine", "llm",
