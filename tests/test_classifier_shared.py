@@ -1,0 +1,64 @@
+"""The classifier's trained version lives in the store: train on one host, route on another.
+
+Each "process" is its own SIDEKICK_HOME on the same database (SQLite file or PostgreSQL):
+what one trains, another with no classifier file of its own loads at start, and one already
+running swaps in at its next check.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from agent.teams import load_teams
+from app.cli import main
+from app.settings import Settings
+from app.shared_classifier import open_classifier
+
+PROBE = "Zorblatt export keeps failing"
+
+
+def _route(classifier, embedder, text: str) -> str:
+    return classifier.predict(embedder.embed([text])[0], text=text)["team"]
+
+
+def _settings(home: Path, db_url: str) -> Settings:
+    return Settings(home=home, database_url=db_url, classifier_refresh_s=0,
+                    llm_base_url=None, llm_api_key=None)
+
+
+def test_a_version_trained_on_one_home_routes_on_another(db_url, home, tmp_path, monkeypatch,
+                                                          trained_dir, embedder, capsys):
+    teams = load_teams()
+    shutil.copytree(trained_dir, home / "classifier")
+    # Process B runs before anything is trained: it stores the version it started with.
+    running = open_classifier(_settings(tmp_path / "b", db_url), embedder, teams)
+    first = running.version
+    before = _route(running, embedder, PROBE)
+    target = next(slug for slug in teams.slugs if slug != before)
+
+    # Process A (its own home, the same database) trains on past tickets naming `target`.
+    rows = [{"id": f"z-{i}", "subject": f"Zorblatt {what}",
+             "body": f"The zorblatt {what} since this morning.", "expected": {"team": target}}
+            for i, what in enumerate(["export fails", "export is slow", "sync is broken",
+                                      "page is blank", "import errors", "keeps failing"])]
+    path = tmp_path / "past.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    monkeypatch.setenv("SIDEKICK_DATABASE_URL", db_url)
+    assert main(["train", str(path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["added"] == 6 and summary["stored"]
+    trained = summary["version"]
+    assert trained != first
+
+    # B swaps A's version in at its next check; C, a new home with no classifier file,
+    # starts on it without training.
+    assert _route(running, embedder, PROBE) == target
+    assert running.version == trained
+    fresh_home = tmp_path / "c"
+    started = open_classifier(_settings(fresh_home, db_url), embedder, teams)
+    assert started.version == trained
+    assert _route(started, embedder, PROBE) == target
+    cached = json.loads((fresh_home / "classifier" / "meta.json").read_text(encoding="utf-8"))
+    assert cached["token"] == trained
