@@ -11,12 +11,27 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
+from agent.classifier import persistence
+from agent.classifier.fitting import prototypes
 from agent.teams import load_teams
 from app.cli import main
 from app.settings import Settings
 from app.shared_classifier import open_classifier
 
 PROBE = "Zorblatt export keeps failing"
+
+
+@pytest.fixture(scope="module")
+def embedded_dir(trained_dir, embedder, tmp_path_factory) -> Path:
+    """The trained classifier with its examples' vectors cached: a retrain only fits."""
+    directory = tmp_path_factory.mktemp("embedded") / "classifier"
+    shutil.copytree(trained_dir, directory)
+    rows = persistence.read_examples(directory) + prototypes(load_teams())
+    cache = persistence.EmbeddingCache(directory / persistence.EMBEDDINGS_FILE, embedder)
+    cache.vectors([e.text for e in rows] + [e.subject_text for e in rows])
+    return directory
 
 
 def _route(classifier, embedder, text: str) -> str:
@@ -29,9 +44,9 @@ def _settings(home: Path, db_url: str) -> Settings:
 
 
 def test_a_version_trained_on_one_home_routes_on_another(db_url, home, tmp_path, monkeypatch,
-                                                          trained_dir, embedder, capsys):
+                                                          embedded_dir, embedder, capsys):
     teams = load_teams()
-    shutil.copytree(trained_dir, home / "classifier")
+    shutil.copytree(embedded_dir, home / "classifier")
     # Process B runs before anything is trained: it stores the version it started with.
     running = open_classifier(_settings(tmp_path / "b", db_url), embedder, teams)
     first = running.version
@@ -62,3 +77,49 @@ def test_a_version_trained_on_one_home_routes_on_another(db_url, home, tmp_path,
     assert _route(started, embedder, PROBE) == target
     cached = json.loads((fresh_home / "classifier" / "meta.json").read_text(encoding="utf-8"))
     assert cached["token"] == trained
+
+
+def test_two_trainings_at_once_store_one_whole_version_each(store_engine, trained_dir,
+                                                          tmp_path):
+    import dataclasses
+    import io
+    import threading
+
+    from agent.classifier.model import load_model, save_model
+    from app.store import classifier_versions
+
+    homes = []
+    for name in ("a", "b"):  # two trained states with their own token
+        directory = tmp_path / name
+        shutil.copytree(trained_dir, directory)
+        model = dataclasses.replace(load_model(directory / persistence.MODEL_FILE),
+                                    token=f"token-{name}")
+        save_model(model, directory / persistence.MODEL_FILE)
+        meta = persistence.read_meta(directory) or {}
+        persistence.write_meta(directory, {**meta, "token": f"token-{name}"})
+        homes.append(directory)
+    start = threading.Barrier(2)
+    ids: list[int | None] = []
+
+    def train(directory: Path) -> None:
+        start.wait()
+        ids.append(classifier_versions.publish(store_engine, directory))
+
+    threads = [threading.Thread(target=train, args=(h,)) for h in homes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from app.store.models import ClassifierVersionRow
+
+    with Session(store_engine) as session:
+        rows = list(session.scalars(select(ClassifierVersionRow).order_by(ClassifierVersionRow.id)))
+    assert sorted(ids) == [r.id for r in rows]
+    assert {r.version for r in rows} == {"token-a", "token-b"}
+    for row in rows:  # each version's weights are its own training's, never the other's
+        assert load_model(io.BytesIO(row.data)).token == row.meta["token"] == row.version
+    newest = classifier_versions.newest(store_engine)
+    assert newest is not None and newest.id == rows[-1].id
