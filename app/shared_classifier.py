@@ -16,10 +16,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from agent.classifier import EmbeddingClassifier, load_or_train, parse_example
 from agent.classifier import persistence as files
@@ -27,8 +24,12 @@ from agent.classifier.fitting import meta_is_current
 from agent.classifier.model import load_model
 from agent.teams import Teams
 from app.settings import Settings
-from app.store import classifier_versions as versions
 from knowledge.embeddings import Embedder
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only when a store is used (`sidekick triage`)
+    from sqlalchemy import Engine
+
+    from app.store.classifier_versions import StoredVersion
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +43,21 @@ def store_engine(settings: Settings) -> Engine:
     return engine
 
 
+def uses_store(settings: Settings) -> bool:
+    """Whether the classifier's version comes from the store.
+
+    Always with `SIDEKICK_DATABASE_URL`; with the default SQLite file once it exists (a
+    `sidekick serve` created it), so `sidekick train` reaches a running server there too,
+    while a bare `sidekick triage` home pays for no database.
+    """
+    return bool(settings.database_url) or (settings.home / "sidekick.db").exists()
+
+
 def pull(engine: Engine, directory: Path, embedder: Embedder, teams: Teams
-         ) -> versions.StoredVersion | None:
+         ) -> StoredVersion | None:
     """Install the store's newest version under `directory` when it fits this process."""
+    from app.store import classifier_versions as versions
+
     stored = versions.newest(engine)
     if stored is None or not meta_is_current(stored.meta, embedder, teams):
         return None
@@ -102,6 +115,10 @@ class SharedClassifier:
 
     def refresh(self) -> bool:
         """Swap in the store's newest version if it is newer and fits; whether it did."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from app.store import classifier_versions as versions
+
         try:
             if (versions.newest_id(self._engine) or 0) <= self._version_id:
                 return False
@@ -130,8 +147,10 @@ def open_classifier(settings: Settings, embedder: Embedder, teams: Teams
                     ) -> EmbeddingClassifier | SharedClassifier:
     """The classifier of a process: the store's newest version when a database is set."""
     directory = settings.classifier_dir
-    if not settings.database_url:
+    if not uses_store(settings):
         return load_or_train(directory, embedder, teams)
+    from app.store import classifier_versions as versions
+
     engine = store_engine(settings)
     stored = pull(engine, directory, embedder, teams)
     classifier = load_or_train(directory, embedder, teams)

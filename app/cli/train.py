@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from agent.classifier import add_and_train, load_or_train
     from agent.teams import load_teams
     from app.settings import get_settings
+    from app.shared_classifier import pull, store_engine, uses_store
     from knowledge.embeddings import MiniLMEmbedder
 
     settings = get_settings()
@@ -102,10 +103,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     embedder = MiniLMEmbedder()
     engine = None
-    if settings.database_url:
+    if uses_store(settings):
         # Start from the shared version, so this training adds to every host's examples.
-        from app.shared_classifier import pull, store_engine
-
         engine = store_engine(settings)
         pull(engine, settings.classifier_dir, embedder, teams)
     unknown = Counter(e.team for e in examples if e.team and e.team not in teams)
