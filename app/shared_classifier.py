@@ -91,6 +91,8 @@ class SharedClassifier:
 
     def __getattr__(self, name: str) -> Any:
         # meta, examples, example_counts, teams…: the current version's.
+        if name.startswith("_"):  # not set yet (copy, pickle): never recurse
+            raise AttributeError(name)
         return getattr(self._current, name)
 
     def predict(self, embedding: Any, **kwargs: Any) -> dict[str, Any]:
