@@ -123,3 +123,26 @@ def test_two_trainings_at_once_store_one_whole_version_each(store_engine, traine
         assert load_model(io.BytesIO(row.data)).token == row.meta["token"] == row.version
     newest = classifier_versions.newest(store_engine)
     assert newest is not None and newest.id == rows[-1].id
+
+
+def test_the_default_sqlite_file_shares_the_version_once_serve_made_it(tmp_path, trained_dir,
+                                                                       embedder):
+    from app.shared_classifier import SharedClassifier
+    from app.store import classifier_versions
+    from app.store.db import database_url, make_engine, migrate
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_dir, home / "classifier")
+    settings = Settings(home=home, llm_base_url=None, llm_api_key=None)
+    # A bare home (`sidekick triage`): the files only, no database made for it.
+    plain = open_classifier(settings, embedder, load_teams())
+    assert not isinstance(plain, SharedClassifier)
+    assert not (home / "sidekick.db").exists()
+
+    engine = make_engine(database_url(settings))  # what `sidekick serve` does first
+    migrate(engine)
+    shared = open_classifier(settings, embedder, load_teams())
+    assert isinstance(shared, SharedClassifier)
+    stored = classifier_versions.newest(engine)
+    assert stored is not None and stored.version == shared.version == plain.version
+    engine.dispose()
