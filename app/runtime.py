@@ -138,7 +138,7 @@ def apply_handbook(settings: Settings) -> None:
 def build_context(settings: Settings, *, engine: Engine | None = None) -> Context:
     """Everything a graph run needs, built from the settings."""
     apply_handbook(settings)
-    from agent.classifier import load_or_train
+    from app.shared_classifier import open_classifier
     from knowledge.issues import ChromaIssueIndex
     from knowledge.search import HybridRetriever
 
@@ -152,7 +152,7 @@ def build_context(settings: Settings, *, engine: Engine | None = None) -> Contex
     return Context(
         teams=teams,
         embedder=embedder,
-        classifier=load_or_train(settings.classifier_dir, embedder, teams),
+        classifier=open_classifier(settings, embedder, teams),
         retriever=retriever,
         # Even while empty (it then answers [] after one count): the issues another process
         # or host ingests later are linked without a restart.

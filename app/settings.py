@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     # The store and the API (`sidekick serve`).
     #: SQLAlchemy URL of the store (and the checkpointer); default: SQLite under `home`.
     database_url: str | None = None
+    #: Seconds between a process's checks for a newer classifier version in the store (one
+    #: query; `sidekick train` anywhere stores a new one, every process then swaps it in).
+    classifier_refresh_s: float = Field(default=30.0, ge=0)
     #: Connections of the PostgreSQL checkpointer's pool, per process.
     checkpoint_pool_size: int = Field(default=4, ge=1)
     #: Bearer tokens the API accepts, comma-separated; none: `serve` refuses outside development.

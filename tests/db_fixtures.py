@@ -18,8 +18,8 @@ ADMIN_URL = os.environ.get("SIDEKICK_TEST_POSTGRES_URL",
                            "postgresql://postgres@127.0.0.1:5432/test")
 TOKEN = "test-token-not-a-secret"
 WEBHOOK_SECRET = "zendesk-webhook-test-secret"
-STORE_TABLES = ("leases", "workers", "messages", "slack_events", "deliveries", "decisions",
-                "triage_results", "tickets")
+STORE_TABLES = ("classifier_versions", "leases", "workers", "messages", "slack_events",
+                "deliveries", "decisions", "triage_results", "tickets")
 CHECKPOINT_TABLES = ("checkpoint_writes", "checkpoint_blobs", "checkpoints")
 
 

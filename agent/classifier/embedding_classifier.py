@@ -42,6 +42,11 @@ class EmbeddingClassifier:
         self.examples = examples
         self.cache = store.EmbeddingCache(directory / store.EMBEDDINGS_FILE, embedder)
 
+    @property
+    def version(self) -> str:
+        """The trained state's version (its token): the same on every host that loaded it."""
+        return str(self.meta.get("token", ""))
+
     # -- prediction -------------------------------------------------------------------
 
     def predict(self, embedding: np.ndarray, *, text: str | None = None,

@@ -118,6 +118,11 @@ def train_and_save(directory: Path, examples: list[Example], teams: Teams,
 def is_current(meta: dict[str, Any] | None, directory: Path, embedder: Embedder,
                teams: Teams) -> bool:
     """Tell whether the stored model was trained for this taxonomy, model and format."""
+    return meta_is_current(meta, embedder, teams) and (directory / store.MODEL_FILE).exists()
+
+
+def meta_is_current(meta: dict[str, Any] | None, embedder: Embedder, teams: Teams) -> bool:
+    """Whether a model with this meta was trained for this taxonomy, model and format."""
     return bool(
         meta
         and meta.get("format") == FORMAT_VERSION
@@ -125,5 +130,4 @@ def is_current(meta: dict[str, Any] | None, directory: Path, embedder: Embedder,
         and meta.get("teams_fingerprint") == teams_fingerprint(teams)
         and meta.get("shipped_fingerprint") == shipped_fingerprint()
         and meta.get("features_fingerprint") == features_fingerprint()
-        and (directory / store.MODEL_FILE).exists()
     )

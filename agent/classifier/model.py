@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -154,8 +154,8 @@ def save_model(model: Model, path: Path) -> None:
     tmp.replace(path)
 
 
-def load_model(path: Path) -> Model:
-    """Read weights written by `save_model`."""
+def load_model(path: Path | BinaryIO) -> Model:
+    """Read weights written by `save_model` (a file, or its bytes in a BytesIO)."""
     with np.load(path, allow_pickle=False) as data:
         arrays = {key: data[key] for key in data.files}
     return Model(team=Target.from_arrays(arrays, "team"), kind=Target.from_arrays(arrays, "kind"),

@@ -12,6 +12,8 @@ another process never sees half a file.
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,8 @@ META_FILE = "meta.json"
 
 def _replace(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    # A name of its own: two processes on one home (serve's API and worker) never share one.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
 
@@ -57,6 +60,28 @@ def read_meta(directory: Path) -> dict[str, Any] | None:
         return json.loads((directory / META_FILE).read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return None
+
+
+def read_state(directory: Path) -> tuple[bytes, dict[str, Any], str] | None:
+    """The trained state as the database keeps it: weights, meta and examples (None: none)."""
+    meta = read_meta(directory)
+    try:
+        weights = (directory / MODEL_FILE).read_bytes()
+        examples = (directory / EXAMPLES_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return (weights, meta, examples) if meta else None
+
+
+def write_state(directory: Path, weights: bytes, meta: dict[str, Any], examples: str) -> None:
+    """Install a state read from the database as this host's files (its local cache).
+
+    Weights and examples first, meta last: a reader pairs meta and weights by token, so one
+    that looks in between sees the old meta with new weights and retrains rather than mixing.
+    """
+    _replace(directory / MODEL_FILE, weights)
+    _replace(directory / EXAMPLES_FILE, examples.encode("utf-8"))
+    write_meta(directory, meta)
 
 
 class EmbeddingCache:

@@ -67,6 +67,8 @@ def _print_training(summary: dict[str, Any]) -> None:
     print(f"model {state}; {report['folds']}-fold CV: team accuracy {_percent(team['accuracy'])} "
           f"on {team['n_evaluated']} (ECE {team['ece'] or 0:.3f}), kind accuracy "
           f"{_percent(kind['accuracy'])} on {kind['n_evaluated']} (ECE {kind['ece'] or 0:.3f})")
+    where = "stored in the database for every process" if summary.get("stored") else "local"
+    print(f"classifier version {summary['version']} ({where})")
 
 
 def _print_evaluation(summary: dict[str, Any]) -> None:
@@ -91,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from agent.classifier import add_and_train, load_or_train
     from agent.teams import load_teams
     from app.settings import get_settings
+    from app.shared_classifier import pull, store_engine, uses_store
     from knowledge.embeddings import MiniLMEmbedder
 
     settings = get_settings()
@@ -99,6 +102,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     embedder = MiniLMEmbedder()
+    engine = None
+    if uses_store(settings):
+        # Start from the shared version, so this training adds to every host's examples.
+        engine = store_engine(settings)
+        pull(engine, settings.classifier_dir, embedder, teams)
     unknown = Counter(e.team for e in examples if e.team and e.team not in teams)
     summary: dict[str, Any] = {"file": str(args.file), "rows": len(examples),
                                "unknown_team": dict(unknown)}
@@ -112,7 +120,12 @@ def run(args: argparse.Namespace) -> int:
         classifier, added, skipped = add_and_train(settings.classifier_dir, embedder, teams,
                                                    examples)
         summary.update(added=added, skipped=skipped, per_team=classifier.example_counts(),
-                       report=classifier.meta["report"])
+                       report=classifier.meta["report"], version=classifier.version)
+        if engine is not None:
+            from app.store.classifier_versions import publish
+
+            # One transaction: other processes see this whole version or none of it.
+            summary["stored"] = publish(engine, settings.classifier_dir)
         show = _print_training
     if args.json:
         print(json.dumps(summary, sort_keys=True))

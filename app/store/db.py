@@ -73,7 +73,7 @@ def alembic_config() -> Any:
 
 
 #: The newest migration in app/store/migrations/versions (a test keeps the two in step).
-HEAD_REVISION = "0005_worker_leases"
+HEAD_REVISION = "0006_classifier_versions"
 
 
 def at_head(engine: Engine) -> bool:

@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -167,3 +177,23 @@ class LeaseRow(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     lease_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ClassifierVersionRow(Base):
+    """One trained state of the offline classifier; every process uses the newest (highest id).
+
+    Written in one transaction per training, so a reader sees a whole version or none.
+    """
+
+    __tablename__ = "classifier_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: The training's token (meta.json's `token`): what a process reports it routes with.
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: meta.json: fingerprints of the taxonomy, examples and model it was trained for.
+    meta: Mapped[dict[str, Any]] = mapped_column(Json)
+    #: examples.jsonl: what it was trained on, so the next `sidekick train` anywhere adds to it.
+    examples: Mapped[str] = mapped_column(Text)
+    #: model.npz, the weights.
+    data: Mapped[bytes] = mapped_column(LargeBinary)
