@@ -1,7 +1,7 @@
 """Two `sidekick worker` and two `sidekick serve --no-worker` processes on one PostgreSQL.
 
 Every process has a home of its own (as if on its own host), so all they share is the
-database. One worker is SIGKILLed mid-batch: its claimed tickets go to the other worker once
+database and a real Chroma server (`chroma run`, the session's). One worker is SIGKILLed mid-batch: its claimed tickets go to the other worker once
 its lease passed, without a restart. Every wait is bounded; none is a speed target.
 """
 
@@ -13,6 +13,7 @@ import re
 import signal
 import threading
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -84,8 +85,12 @@ def slack():
 
 
 @pytest.fixture
-def cluster(warm_context, tmp_path: Path, database: str, zendesk, slack):
+def cluster(warm_context, tmp_path: Path, database: str, zendesk, slack, chroma_server):
     env = {
+        # One knowledge store for every member, on a real `chroma run` (issue #14): a
+        # member's own embedded store under its home is never read.
+        "SIDEKICK_CHROMA_URL": chroma_server,
+        "SIDEKICK_CHROMA_DATABASE": f"scale-{uuid.uuid4().hex[:8]}",
         "SIDEKICK_ENV": "test", "SIDEKICK_API_TOKENS": TOKEN,
         "SIDEKICK_WORKER_POLL_S": "0.2", "SIDEKICK_WORKER_LEASE_S": str(LEASE_S),
         "SIDEKICK_WORKER_BATCH": "8", "SIDEKICK_WORKER_NICE": "0",
