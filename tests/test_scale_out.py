@@ -1,8 +1,9 @@
 """Two `sidekick worker` and two `sidekick serve --no-worker` processes on one PostgreSQL.
 
 Every process has a home of its own (as if on its own host), so all they share is the
-database and a real Chroma server (`chroma run`, the session's). One worker is SIGKILLed mid-batch: its claimed tickets go to the other worker once
-its lease passed, without a restart. Every wait is bounded; none is a speed target.
+database and a real Chroma server (`chroma run`, the session's). One worker is SIGKILLed
+mid-batch: its claimed tickets go to the other worker once its lease passed, without a
+restart. Every wait is bounded; none is a speed target.
 """
 
 from __future__ import annotations
