@@ -13,6 +13,7 @@ import pytest
 from fakes.openai_server import (
     FakeOpenAI,
     Reply,
+    dropped_reply,
     json_reply,
     llama_cpp_python_context_overflow,
     llama_cpp_python_schema_refusal,
@@ -212,6 +213,16 @@ def test_429_is_retried_and_both_attempts_are_counted(fake_openai, fallback, tic
     # Retry-After (0.01 s) was honoured instead of the 0.5 s default backoff.
     first, second = fake_openai.requests
     assert second.received_at - first.received_at < 0.3, "Retry-After was not honoured"
+
+
+def test_a_dropped_connection_is_retried_and_both_attempts_are_counted(
+        fake_openai, fallback, ticket, prior):
+    fake_openai.push(dropped_reply(), json_reply(GOOD_CLASS))
+    result = engine_for(fake_openai, fallback, retries=2).classify(ticket, teams=TEAMS,
+                                                                   prior=prior)
+
+    assert result.value["engine"] == "llm" and not result.warnings
+    assert len(fake_openai.requests) == 2 and result.usage.calls == 2
 
 
 def test_500_every_time_falls_back_with_a_warning(fake_openai, fallback, ticket, prior, caplog):

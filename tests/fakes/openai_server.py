@@ -13,7 +13,10 @@ pydantic validation included, into a 500):
 - `llama_cpp_python_schema_refusal()`: the 500 llama-cpp-python answers to `json_schema`;
 - `llama_server_context_overflow(n_prompt, n_ctx)`: llama.cpp's 400 for a long prompt;
 - `llama_cpp_python_context_overflow(...)`: llama-cpp-python's OpenAI-style 400;
-- `Reply(finish_reason="length")`: an answer cut at `max_tokens`; `delay_s`: a slow one.
+- `Reply(finish_reason="length")`: an answer cut at `max_tokens`; `delay_s`: a slow one;
+- `dropped_reply()`: the request was read (and the tokens spent) but the connection closes
+  with no answer, as a proxy or a crashed worker does; `status_reply(429)` / `(502)`: the
+  rate limit with Retry-After, the gateway error.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class Reply:
     finish_reason: str = "stop"
     #: The error body of a non-200 reply (default: an OpenAI-style one naming the status).
     error: dict[str, Any] | None = None
+    #: Close the connection without a status line (the answer is lost on the way back).
+    drop: bool = False
 
 
 def json_reply(obj: Any, **kwargs: Any) -> Reply:
@@ -71,6 +76,11 @@ def draft_reply(body: str, *, internal_note: str = "Checked the docs.",
 #: valid schema, and nothing a customer should read.
 DEGENERATE_BODIES = {"field name": "body", "bare number": "1", "template word": "TICKET",
                      "signature placeholder": "Your Name"}
+
+
+def dropped_reply() -> Reply:
+    """The request is read, then the connection closes without an answer."""
+    return Reply(drop=True)
 
 
 def status_reply(status: int, *, retry_after: str | None = FAST_RETRY_AFTER) -> Reply:
@@ -245,6 +255,9 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 return
             if self.path.rstrip("/") != "/v1/chat/completions":
                 reply = Reply(status=404)
+            if reply.drop:
+                self.close_connection = True  # no status line, no headers: a dropped socket
+                return
             if reply.status == 200:
                 payload = completion(reply.content, reply, body.get("model", "fake"))
             else:
